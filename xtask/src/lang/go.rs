@@ -1,0 +1,419 @@
+//! Go plugins: every `package main` folder of the plugins-tinygo/ module,
+//! built to a wasip1 reactor with TinyGo when it is on PATH, otherwise with
+//! Go >= 1.24 (`//go:wasmexport`).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use walkdir::WalkDir;
+
+use super::{
+    command_failure, query, scrub_env, BuildContext, Built, Language, Plugin, Provision, Toolchain,
+};
+use crate::project::Project;
+
+pub struct Go;
+
+const MIN_MINOR: u32 = 24;
+const INSTALL: &str =
+    "install Go >= 1.24 (or TinyGo) and put it on PATH; Debian's golang-go is too old";
+
+impl Language for Go {
+    fn name(&self) -> &'static str {
+        "go"
+    }
+
+    fn source_dir(&self) -> &'static str {
+        "plugins-tinygo"
+    }
+
+    fn detect(&self, _project: &Project) -> Toolchain {
+        if let Ok(tinygo) = which::which("tinygo") {
+            if let Some(detail) = query(&tinygo, &["version"], None) {
+                // "tinygo version 0.37.0 linux/amd64 (using go version go1.24.1 ...)"
+                let version = detail
+                    .split_whitespace()
+                    .nth(2)
+                    .unwrap_or("unknown")
+                    .to_string();
+                return Toolchain {
+                    ready: true,
+                    strategy: "tinygo".into(),
+                    name: "tinygo",
+                    version,
+                    version_detail: detail,
+                    program: tinygo,
+                    ..Toolchain::default()
+                };
+            }
+        }
+        let Ok(go) = which::which("go") else {
+            return Toolchain::missing("go", format!("no `go` or `tinygo` on PATH: {INSTALL}"));
+        };
+        let Some(detail) = query(&go, &["env", "GOVERSION"], None) else {
+            return Toolchain::missing(
+                "go",
+                format!("`{} env GOVERSION` failed: {INSTALL}", go.display()),
+            );
+        };
+        let version = detail.trim_start_matches("go").to_string();
+        let minor = version
+            .split('.')
+            .nth(1)
+            .and_then(|m| m.parse::<u32>().ok());
+        let major = version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u32>().ok());
+        let mut toolchain = Toolchain {
+            ready: true,
+            strategy: "go".into(),
+            name: "go",
+            version,
+            version_detail: detail,
+            program: go,
+            ..Toolchain::default()
+        };
+        if major == Some(1) && minor.is_none_or(|m| m < MIN_MINOR) {
+            toolchain.ready = false;
+            toolchain.strategy = "none".into();
+            toolchain.hint = format!(
+                "Go {} cannot export wasm functions: {INSTALL}",
+                toolchain.version
+            );
+        }
+        toolchain
+    }
+
+    fn provision(&self) -> Provision {
+        Provision {
+            manual: Some(INSTALL),
+            ..Provision::default()
+        }
+    }
+
+    fn discover(&self, project: &Project, _toolchain: &Toolchain) -> Result<Vec<Plugin>> {
+        let module = project.root.join(self.source_dir());
+        if !module.is_dir() {
+            return Ok(Vec::new());
+        }
+        let packages = scan(&module)?;
+        // Each folder right under the module is a plugin; libraries live under pdk/.
+        for package in &packages {
+            let top_level = package.dir.parent() == Some(module.as_path());
+            if !package.is_main && top_level && !package.is_pdk {
+                bail!(
+                    "{} holds Go files but no `package main`: make it a plugin (`package main` with `func main() {{}}`) \
+                     or move the library under pdk/",
+                    project.display_path(&package.dir)
+                );
+            }
+        }
+        let mains: Vec<_> = packages.iter().filter(|p| p.is_main).collect();
+        if mains.is_empty() {
+            return Ok(Vec::new());
+        }
+        if !module.join("go.mod").is_file() {
+            bail!(
+                "{}/go.mod is missing: run `go mod init polyplug.dev/plugins` there",
+                project.display_path(&module)
+            );
+        }
+        // Library packages (the PDK, shared helpers) feed every plugin.
+        let mut shared: Vec<PathBuf> = ["go.mod", "go.sum"]
+            .iter()
+            .map(|f| module.join(f))
+            .filter(|p| p.exists())
+            .collect();
+        shared.extend(
+            packages
+                .iter()
+                .filter(|p| !p.is_main)
+                .map(|p| p.dir.clone()),
+        );
+        let mut seen = BTreeSet::new();
+        let mut plugins = Vec::new();
+        for package in mains {
+            let spec = package
+                .dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if !seen.insert(spec.clone()) {
+                bail!(
+                    "two Go plugins are named `{spec}` (one is {}): rename one folder",
+                    project.display_path(&package.dir)
+                );
+            }
+            let mut inputs = vec![package.dir.clone()];
+            inputs.extend(shared.iter().cloned());
+            plugins.push(Plugin {
+                lang: self.name(),
+                spec,
+                dir: package.dir.clone(),
+                target: "wasip1".into(),
+                inputs,
+                id: String::new(),
+            });
+        }
+        Ok(plugins)
+    }
+
+    fn build(&self, ctx: &BuildContext, toolchain: &Toolchain, batch: &[Plugin]) -> Vec<Built> {
+        batch
+            .iter()
+            .map(|plugin| Built {
+                spec: plugin.spec.clone(),
+                result: build_one(ctx, toolchain, plugin),
+            })
+            .collect()
+    }
+}
+
+fn build_one(
+    ctx: &BuildContext,
+    toolchain: &Toolchain,
+    plugin: &Plugin,
+) -> Result<PathBuf, String> {
+    let out_dir = ctx.project.wasm_build_dir("go");
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let out = out_dir.join(format!("{}.wasm", plugin.spec));
+    // A stale module must not pass for this build's output.
+    let _ = std::fs::remove_file(&out);
+    let out_arg = out.to_string_lossy().into_owned();
+    let args: Vec<&str> = match toolchain.strategy.as_str() {
+        "tinygo" => vec![
+            "build",
+            "-target",
+            "wasip1",
+            "-buildmode=c-shared",
+            "-o",
+            &out_arg,
+            ".",
+        ],
+        _ => vec![
+            "build",
+            "-buildmode=c-shared",
+            "-trimpath",
+            "-o",
+            &out_arg,
+            ".",
+        ],
+    };
+    let sh = xshell::Shell::new().map_err(|e| format!("cannot start {}: {e}", toolchain.name))?;
+    sh.change_dir(&plugin.dir);
+    let mut cmd = scrub_env(sh.cmd(&toolchain.program).args(&args))
+        .quiet()
+        .ignore_status();
+    if toolchain.strategy == "go" {
+        cmd = cmd.env("GOOS", "wasip1").env("GOARCH", "wasm");
+    }
+    let shown = format!(
+        "`{} {}` in {}",
+        toolchain.program.display(),
+        args.join(" "),
+        ctx.project.display_path(&plugin.dir)
+    );
+    let result = cmd
+        .output()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if !result.status.success() || !out.is_file() {
+        return Err(command_failure(&shown, &result));
+    }
+    Ok(out)
+}
+
+struct GoPackage {
+    dir: PathBuf,
+    is_main: bool,
+    is_pdk: bool,
+}
+
+/// Every folder holding non-test .go files, with whether it is `package main`.
+fn scan(module: &Path) -> Result<Vec<GoPackage>> {
+    let pdk = module.join("pdk");
+    let mut packages = Vec::new();
+    let walk = WalkDir::new(module)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            e.depth() == 0
+                || !(e.file_type().is_dir()
+                    && (name.starts_with('.') || name == "testdata" || name == "vendor"))
+        });
+    for entry in walk {
+        let entry = entry.with_context(|| format!("cannot read {}", module.display()))?;
+        if !entry.file_type().is_dir() {
+            continue;
+        }
+        let dir = entry.path();
+        let mut go_files = 0;
+        let mut is_main = false;
+        for file in
+            std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?
+        {
+            let path = file?.path();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if !name.ends_with(".go") || name.ends_with("_test.go") || !path.is_file() {
+                continue;
+            }
+            go_files += 1;
+            let source = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            is_main |= package_name(&source) == Some("main");
+        }
+        if go_files > 0 {
+            packages.push(GoPackage {
+                dir: dir.to_path_buf(),
+                is_main,
+                is_pdk: dir.starts_with(&pdk),
+            });
+        }
+    }
+    Ok(packages)
+}
+
+/// The name in a Go file's package clause, skipping comments and build tags.
+pub(crate) fn package_name(source: &str) -> Option<&str> {
+    let mut in_block = false;
+    for line in source.lines() {
+        let mut line = line.trim();
+        if in_block {
+            match line.find("*/") {
+                Some(end) => {
+                    in_block = false;
+                    line = line[end + 2..].trim();
+                }
+                None => continue,
+            }
+        }
+        if line.starts_with("/*") && !line.contains("*/") {
+            in_block = true;
+            continue;
+        }
+        if line.is_empty() || line.starts_with("//") {
+            continue;
+        }
+        let rest = line.strip_prefix("package")?;
+        return rest
+            .split_whitespace()
+            .next()
+            .map(|name| name.trim_end_matches(';'));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::package_name;
+
+    #[test]
+    fn reads_the_package_clause() {
+        assert_eq!(
+            package_name("// Copyright\n//go:build wasip1\n\npackage main\n"),
+            Some("main")
+        );
+        assert_eq!(
+            package_name("/* a\nb */\npackage pdk // the PDK\n"),
+            Some("pdk")
+        );
+        assert_eq!(package_name("func main() {}\n"), None);
+        assert_eq!(package_name(""), None);
+    }
+}
+
+#[cfg(test)]
+mod discovery_tests {
+    use super::*;
+
+    fn module(files: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, contents) in files {
+            let path = dir.path().join("plugins-tinygo").join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, contents).unwrap();
+        }
+        let project = Project {
+            root: dir.path().to_path_buf(),
+        };
+        (dir, project)
+    }
+
+    fn specs(plugins: &[Plugin]) -> Vec<&str> {
+        plugins.iter().map(|p| p.spec.as_str()).collect()
+    }
+
+    #[test]
+    fn main_packages_are_plugins_and_libraries_are_inputs() {
+        let (_dir, project) = module(&[
+            ("go.mod", "module polyplug.dev/plugins\n"),
+            ("hello/main.go", "package main\nfunc main() {}\n"),
+            ("hello/main_test.go", "package main_test\n"),
+            (
+                "count-vowels/main.go",
+                "// a plugin\npackage main\nfunc main() {}\n",
+            ),
+            ("pdk/pdk.go", "package pdk\n"),
+            ("pdk/internal/mem/mem.go", "package mem\n"),
+            ("hello/internal/util.go", "package util\n"),
+            (".hidden/x.go", "package nothing\n"),
+            ("README.md", "not go\n"),
+        ]);
+        let plugins = Go.discover(&project, &Toolchain::default()).unwrap();
+        assert_eq!(specs(&plugins), ["count-vowels", "hello"]);
+        let hello = &plugins[1];
+        let module = project.root.join("plugins-tinygo");
+        assert_eq!(hello.dir, module.join("hello"));
+        for input in ["go.mod", "pdk", "pdk/internal/mem", "hello/internal"] {
+            assert!(
+                hello.inputs.contains(&module.join(input)),
+                "{input} is an input: {:?}",
+                hello.inputs
+            );
+        }
+    }
+
+    #[test]
+    fn a_top_level_folder_without_main_is_an_error() {
+        let (_dir, project) = module(&[
+            ("go.mod", "module m\n"),
+            ("shared/lib.go", "package shared\n"),
+        ]);
+        let err = Go
+            .discover(&project, &Toolchain::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("plugins-tinygo/shared holds Go files but no `package main`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn plugins_need_a_go_mod() {
+        let (_dir, project) = module(&[("hello/main.go", "package main\n")]);
+        let err = Go
+            .discover(&project, &Toolchain::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("go.mod is missing"), "{err}");
+    }
+
+    #[test]
+    fn no_folder_no_plugins() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = Project {
+            root: dir.path().to_path_buf(),
+        };
+        assert!(Go
+            .discover(&project, &Toolchain::default())
+            .unwrap()
+            .is_empty());
+    }
+}

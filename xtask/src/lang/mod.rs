@@ -1,0 +1,213 @@
+//! The languages build-all knows, behind one trait: each file in this folder
+//! detects its toolchain, finds its plugins and builds them. Adding a language
+//! is adding a file and one line in [`all`].
+
+mod go;
+mod js;
+mod rust;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use xshell::Cmd;
+
+use crate::project::Project;
+
+/// Every language, in the order reports list them.
+pub fn all() -> Vec<&'static dyn Language> {
+    vec![&rust::Rust, &go::Go, &js::Js]
+}
+
+/// The languages named by `--lang` (all of them when none is named).
+pub fn select(names: &[String]) -> Result<Vec<&'static dyn Language>> {
+    let known = all();
+    if names.is_empty() {
+        return Ok(known);
+    }
+    let mut picked: Vec<&'static dyn Language> = Vec::new();
+    for name in names {
+        match known.iter().find(|lang| lang.name() == name) {
+            Some(lang) if !picked.iter().any(|p| p.name() == lang.name()) => picked.push(*lang),
+            Some(_) => {}
+            None => {
+                let names: Vec<_> = known.iter().map(|l| l.name()).collect();
+                bail!(
+                    "unknown language `{name}`: choose one of {}",
+                    names.join(", ")
+                )
+            }
+        }
+    }
+    Ok(picked)
+}
+
+pub trait Language: Sync {
+    /// Name used in `--lang`, in target/plugins/<name>/ and in the manifest.
+    fn name(&self) -> &'static str;
+
+    /// Folder under the root holding this language's plugins.
+    fn source_dir(&self) -> &'static str;
+
+    /// Finds the toolchain and the strategy build-all would use. Never fails:
+    /// a missing toolchain is a `Toolchain` that is not ready, with a hint.
+    fn detect(&self, project: &Project) -> Toolchain;
+
+    /// What `setup` installs when [`Language::detect`] is not ready.
+    fn provision(&self) -> Provision;
+
+    /// The plugins under [`Language::source_dir`]; bad layouts are errors that
+    /// name the folder and the fix.
+    fn discover(&self, project: &Project, toolchain: &Toolchain) -> Result<Vec<Plugin>>;
+
+    /// Groups plugins into units of work run on the thread pool; by default
+    /// one plugin per unit.
+    fn batches(&self, plugins: Vec<Plugin>) -> Vec<Vec<Plugin>> {
+        plugins.into_iter().map(|p| vec![p]).collect()
+    }
+
+    /// Builds a batch; returns, per plugin, the module the compiler wrote or
+    /// the compiler's output explaining why it did not.
+    fn build(&self, ctx: &BuildContext, toolchain: &Toolchain, batch: &[Plugin]) -> Vec<Built>;
+}
+
+/// What detection found for one language.
+#[derive(Debug, Clone, Default)]
+pub struct Toolchain {
+    pub ready: bool,
+    /// How build-all builds: `target`, `build-std`, `tinygo`, `go`, or `none`.
+    pub strategy: String,
+    /// The compiler named in the manifest (`rustc`, `go`, `tinygo`).
+    pub name: &'static str,
+    /// Short version, e.g. `1.96.0`.
+    pub version: String,
+    /// Full version output: part of every plugin's cache key.
+    pub version_detail: String,
+    /// What to run to fix a missing toolchain (empty when ready).
+    pub hint: String,
+    /// The driver build-all runs (cargo, go, tinygo).
+    pub program: PathBuf,
+    /// Environment and arguments the strategy adds to every build.
+    pub env: Vec<(String, String)>,
+    pub args: Vec<String>,
+}
+
+impl Toolchain {
+    pub fn missing(name: &'static str, hint: impl Into<String>) -> Toolchain {
+        Toolchain {
+            strategy: "none".into(),
+            name,
+            hint: hint.into(),
+            ..Toolchain::default()
+        }
+    }
+}
+
+/// Packages and rustup targets that make a language ready.
+#[derive(Debug, Default)]
+pub struct Provision {
+    pub rustup_targets: Vec<&'static str>,
+    pub apt_packages: Vec<&'static str>,
+    /// Shown when nothing here can install the toolchain (e.g. Go >= 1.24).
+    pub manual: Option<&'static str>,
+}
+
+/// One plugin: a spec implemented in one language.
+#[derive(Debug, Clone)]
+pub struct Plugin {
+    pub lang: &'static str,
+    pub spec: String,
+    /// The plugin's own folder.
+    pub dir: PathBuf,
+    /// Compilation target (a rust triple; `wasip1` for Go).
+    pub target: String,
+    /// Files and folders whose content decides whether to rebuild.
+    pub inputs: Vec<PathBuf>,
+    /// The toolchain's own name for it (a cargo package id), if any.
+    pub id: String,
+}
+
+impl Plugin {
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.lang, self.spec)
+    }
+}
+
+pub struct BuildContext {
+    pub project: Project,
+    /// `--jobs` when given, passed on to compilers that take it.
+    pub jobs: Option<usize>,
+}
+
+/// Outcome of compiling one plugin.
+pub struct Built {
+    pub spec: String,
+    pub result: Result<PathBuf, String>,
+}
+
+/// Drops what the outer `cargo xtask` put into the environment, so the inner
+/// toolchains pick their own cargo, rustc, target dir and flags.
+pub fn scrub_env(mut cmd: Cmd<'_>) -> Cmd<'_> {
+    for key in leaked_env() {
+        cmd = cmd.env_remove(key);
+    }
+    cmd
+}
+
+/// Variables set by cargo or rustup for the outer `cargo xtask` that would
+/// redirect a nested cargo (its rustc, target dir, flags or toolchain).
+pub fn leaked_env() -> Vec<String> {
+    const EXACT: &[&str] = &[
+        "CARGO",
+        "RUSTC",
+        "RUSTDOC",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "RUSTFLAGS",
+        "RUSTDOCFLAGS",
+        "RUSTC_BOOTSTRAP",
+        "RUSTUP_TOOLCHAIN",
+        "RUST_RECURSION_COUNT",
+    ];
+    const KEEP: &[&str] = &[
+        "CARGO_HOME",
+        "CARGO_NET_",
+        "CARGO_HTTP_",
+        "CARGO_REGISTR",
+        "CARGO_TERM_",
+    ];
+    std::env::vars_os()
+        .filter_map(|(key, _)| key.into_string().ok())
+        .filter(|key| {
+            let cargo_set = (key.starts_with("CARGO_") && !KEEP.iter().any(|k| key.starts_with(k)))
+                || key.starts_with("__CARGO");
+            cargo_set || EXACT.contains(&key.as_str())
+        })
+        .collect()
+}
+
+/// Runs a short query command (`rustc -vV`); its trimmed stdout on success.
+pub fn query(program: &Path, args: &[&str], dir: Option<&Path>) -> Option<String> {
+    let sh = xshell::Shell::new().ok()?;
+    if let Some(dir) = dir {
+        sh.change_dir(dir);
+    }
+    let cmd = scrub_env(sh.cmd(program).args(args))
+        .quiet()
+        .ignore_stderr();
+    let out = cmd.ignore_status().output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// A failed external command: the command, its status, stdout and stderr.
+pub fn command_failure(what: &str, out: &std::process::Output) -> String {
+    let mut msg = format!("{what} failed ({})", out.status);
+    for (name, stream) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let text = String::from_utf8_lossy(stream);
+        if !text.trim().is_empty() {
+            msg.push_str(&format!("\n--- {name} ---\n{}", text.trim_end()));
+        }
+    }
+    msg
+}

@@ -1,0 +1,62 @@
+//! Where things live: the project root every command works on and the
+//! folders under it that build-all writes. Tests point this at a temporary
+//! copy of the plugins through `--root` or POLYPLUG_ROOT.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// Overrides the root when `--root` is not given.
+pub const ROOT_ENV: &str = "POLYPLUG_ROOT";
+/// Overrides the compilers' intermediate folder (default ROOT/target/wasm-build);
+/// tests share one so each temporary copy does not rebuild std and the PDKs.
+pub const WASM_BUILD_ENV: &str = "POLYPLUG_WASM_BUILD_DIR";
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub root: PathBuf,
+}
+
+impl Project {
+    pub fn locate(flag: Option<PathBuf>) -> Result<Project> {
+        let (root, origin) = match (flag, std::env::var_os(ROOT_ENV)) {
+            (Some(root), _) => (root, "--root"),
+            (None, Some(root)) if !root.is_empty() => (PathBuf::from(root), ROOT_ENV),
+            // xtask/ sits directly under the root it was compiled in.
+            _ => (
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(".."),
+                "the xtask checkout",
+            ),
+        };
+        if !root.is_dir() {
+            bail!(
+                "project root {} (from {origin}) is not a folder: pass --root or set {ROOT_ENV} to a polyplug checkout",
+                root.display()
+            );
+        }
+        let root = root
+            .canonicalize()
+            .with_context(|| format!("cannot resolve project root {}", root.display()))?;
+        Ok(Project { root })
+    }
+
+    /// target/plugins: the artifacts, manifest.json and the build cache.
+    pub fn plugins_out(&self) -> PathBuf {
+        self.root.join("target").join("plugins")
+    }
+
+    /// Intermediate build folders of the native compilers (one per language).
+    pub fn wasm_build_dir(&self, lang: &str) -> PathBuf {
+        let base = match std::env::var_os(WASM_BUILD_ENV) {
+            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+            _ => self.root.join("target").join("wasm-build"),
+        };
+        base.join(lang)
+    }
+
+    /// A path as the manifest writes it: relative to the root when inside it.
+    pub fn display_path(&self, path: &Path) -> String {
+        let shown = path.strip_prefix(&self.root).unwrap_or(path);
+        shown.to_string_lossy().replace('\\', "/")
+    }
+}
