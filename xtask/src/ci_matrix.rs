@@ -1,31 +1,161 @@
 //! `cargo xtask ci-matrix`: the GitHub Actions matrix, derived from the same
 //! discovery build-all uses, so a new language or plugin folder gets its CI job
-//! without editing the workflow.
+//! without editing the workflow. `--check WORKFLOW` catches the reverse drift:
+//! a workflow step written for a language the repo no longer has.
 
-use anyhow::Result;
-use serde_json::json;
+use std::path::Path;
 
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+
+use crate::lang::{self, Language};
 use crate::project::Project;
-use crate::{flags, lang};
+use crate::{flags, provision};
 
 impl flags::CiMatrix {
     pub fn run(self, project: &Project) -> Result<()> {
-        let mut include = Vec::new();
-        for lang in lang::all() {
-            let toolchain = lang.detect(project);
-            if toolchain.strategy == "unsupported" || lang.discover(project, &toolchain)?.is_empty()
-            {
-                continue;
-            }
-            let mut job = json!({ "lang": lang.name(), "os": "ubuntu-latest" });
-            match lang.name() {
-                "rust" => job["rust_targets"] = json!("wasm32-unknown-unknown,wasm32-wasip1"),
-                "go" => job["tinygo"] = json!(false),
-                _ => {}
-            }
-            include.push(job);
+        let shards = self.shards.unwrap_or(1);
+        if shards == 0 {
+            bail!("--shards 0: give at least 1 (the number of jobs per language and OS)");
         }
-        println!("{}", json!({ "include": include }));
+        let matrix = matrix(project, shards, !self.no_macos)?;
+        if let Some(workflow) = &self.check {
+            let langs: Vec<&str> = matrix["include"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|job| job["lang"].as_str())
+                .collect();
+            check_workflow(workflow, &langs)?;
+            eprintln!(
+                "{}: every language it names has plugins here",
+                workflow.display()
+            );
+            return Ok(());
+        }
+        println!("{matrix}");
         Ok(())
+    }
+}
+
+/// `{"include": [{lang, os, shard, setup...}]}`: one job per language that has
+/// plugins (on Linux, and on macOS where its toolchain runs there), times shards.
+pub fn matrix(project: &Project, shards: usize, macos: bool) -> Result<Value> {
+    let langs = lang::all();
+    let toolchains = provision::detect_all(project, &langs);
+    let mut include = Vec::new();
+    for (lang, toolchain) in langs.iter().zip(&toolchains) {
+        let plugins = lang.discover(project, toolchain).with_context(|| {
+            format!("cannot list the {} plugins for the CI matrix", lang.name())
+        })?;
+        if plugins.is_empty() {
+            continue;
+        }
+        let mut oses = vec!["ubuntu-latest"];
+        if macos && runs_on_macos(*lang) {
+            oses.push("macos-latest");
+        }
+        for os in oses {
+            for shard in 1..=shards {
+                let mut job = setup(*lang);
+                job["lang"] = json!(lang.name());
+                job["os"] = json!(os);
+                job["plugins"] = json!(plugins.len());
+                if shards > 1 {
+                    job["shard"] = json!(format!("{shard}/{shards}"));
+                }
+                include.push(job);
+            }
+        }
+    }
+    Ok(json!({ "include": include }))
+}
+
+/// The toolchain a language's job installs, as the workflow's setup steps read it.
+fn setup(lang: &dyn Language) -> Value {
+    let apt = lang.provision().apt_packages.join(" ");
+    match lang.name() {
+        "rust" => json!({ "rust_targets": "wasm32-unknown-unknown,wasm32-wasip1", "apt": "" }),
+        "go" => json!({ "go_version": "1.24", "tinygo": false, "apt": "" }),
+        // The built-in JS compiler needs clang and wasi-libc for the engine.
+        _ => json!({ "apt": apt }),
+    }
+}
+
+/// The JS engine's C toolchain comes from Debian packages: Linux only.
+fn runs_on_macos(lang: &dyn Language) -> bool {
+    matches!(lang.name(), "rust" | "go")
+}
+
+/// Every `matrix.lang == '<name>'` in the workflow must name a language that
+/// has plugins here: a step for a language that is gone would silently never run.
+pub fn check_workflow(workflow: &Path, langs: &[&str]) -> Result<()> {
+    let text = std::fs::read_to_string(workflow)
+        .with_context(|| format!("cannot read workflow {}", workflow.display()))?;
+    if !text.contains("cargo xtask ci-matrix") {
+        bail!(
+            "{} never runs `cargo xtask ci-matrix`: generate the matrix with it so new languages get jobs",
+            workflow.display()
+        );
+    }
+    let mut unknown = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(at) = rest.find("matrix.lang") {
+            rest = &rest[at + "matrix.lang".len()..];
+            let Some(tail) = rest.trim_start().strip_prefix("==") else {
+                continue;
+            };
+            let tail = tail.trim_start();
+            let Some(quote) = tail.chars().next().filter(|c| *c == '\'' || *c == '"') else {
+                continue;
+            };
+            let name: String = tail[1..].chars().take_while(|c| *c != quote).collect();
+            if !langs.contains(&name.as_str()) {
+                unknown.push(format!("line {}: `{name}`", number + 1));
+            }
+        }
+    }
+    if !unknown.is_empty() {
+        bail!(
+            "{} names languages this repo has no plugins for ({}): the repo has {}; remove those steps or add the plugins",
+            workflow.display(),
+            unknown.join(", "),
+            langs.join(", ")
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_workflow;
+
+    fn check(text: &str) -> anyhow::Result<()> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("w.yml");
+        std::fs::write(&file, text).unwrap();
+        check_workflow(&file, &["rust", "go"])
+    }
+
+    #[test]
+    fn accepts_known_languages() {
+        check("run: cargo xtask ci-matrix\nif: matrix.lang == 'go' && matrix.lang == \"rust\"\n")
+            .unwrap();
+    }
+
+    #[test]
+    fn names_the_unknown_language_and_line() {
+        let err = check("run: cargo xtask ci-matrix\n\nif: matrix.lang == 'python'\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 3: `python`"), "{err}");
+        assert!(err.contains("the repo has rust, go"), "{err}");
+    }
+
+    #[test]
+    fn requires_the_generated_matrix() {
+        let err = check("if: matrix.lang == 'go'\n").unwrap_err().to_string();
+        assert!(err.contains("never runs `cargo xtask ci-matrix`"), "{err}");
     }
 }

@@ -59,9 +59,25 @@ xflags::xflags! {
             optional --skip-build
         }
 
-        /// Print the CI job matrix as JSON: one entry per language that has
-        /// plugins and a supported toolchain (used by .github/workflows).
-        cmd ci-matrix {}
+        /// Print the CI job matrix as JSON for `fromJSON`: one job per language
+        /// that has plugins, per OS its toolchain runs on, per shard, with the
+        /// setup each needs (used by .github/workflows/conformance.yml).
+        cmd ci-matrix {
+            /// Split each language's suite into N jobs (`--shard I/N`).
+            optional --shards shards: usize
+            /// Only ubuntu-latest jobs.
+            optional --no-macos
+            /// Instead of printing, check that this workflow runs ci-matrix and
+            /// names no language the repo lacks.
+            optional --check check: PathBuf
+        }
+
+        /// Merge artifacts built by separate CI jobs (folders holding
+        /// manifest.json + <lang>/*.wasm) into target/plugins, for one suite
+        /// run across every language.
+        cmd gather {
+            repeated dirs: PathBuf
+        }
     }
 }
 // generated start
@@ -80,6 +96,7 @@ pub enum XtaskCmd {
     BuildAll(BuildAll),
     Conformance(Conformance),
     CiMatrix(CiMatrix),
+    Gather(Gather),
 }
 
 #[derive(Debug)]
@@ -110,7 +127,16 @@ pub struct Conformance {
 }
 
 #[derive(Debug)]
-pub struct CiMatrix;
+pub struct CiMatrix {
+    pub shards: Option<usize>,
+    pub no_macos: bool,
+    pub check: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct Gather {
+    pub dirs: Vec<PathBuf>,
+}
 
 impl Xtask {
     #[allow(dead_code)]

@@ -9,6 +9,7 @@ mod ci_matrix;
 mod conformance;
 mod doctor;
 mod flags;
+mod gather;
 mod lang;
 mod progress;
 mod project;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         XtaskCmd::BuildAll(cmd) => cmd.run(&project),
         XtaskCmd::Conformance(cmd) => cmd.run(&project),
         XtaskCmd::CiMatrix(cmd) => cmd.run(&project),
+        XtaskCmd::Gather(cmd) => cmd.run(&project),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
