@@ -1,0 +1,127 @@
+//! `target/plugins/manifest.json`, written by `cargo xtask build-all`: which artifact
+//! implements which spec in which language, and which builds failed (so a missing
+//! cell can say which toolchain or build to fix).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Artifact {
+    pub spec: String,
+    pub lang: String,
+    /// Relative to the repository root (absolute paths are kept as they are).
+    pub path: PathBuf,
+    #[serde(default)]
+    pub sha256: String,
+    #[serde(default)]
+    pub toolchain: String,
+    #[serde(default)]
+    pub toolchain_version: String,
+    /// The module imports `wasi_snapshot_preview1`: the host must link WASI.
+    #[serde(default)]
+    pub wasi: bool,
+    #[serde(default)]
+    pub exports: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ArtifactFailure {
+    pub spec: String,
+    pub lang: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+/// The manifest, read leniently (unknown keys are the xtask's business).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Artifacts {
+    #[serde(default)]
+    pub artifacts: Vec<Artifact>,
+    #[serde(default)]
+    pub failures: Vec<ArtifactFailure>,
+    /// Set by `load`: artifact paths are relative to it.
+    #[serde(skip)]
+    pub root: PathBuf,
+}
+
+impl Artifacts {
+    pub fn manifest_path(root: &Path) -> PathBuf {
+        root.join("target/plugins/manifest.json")
+    }
+
+    pub fn load(root: &Path) -> anyhow::Result<Artifacts> {
+        let path = Self::manifest_path(root);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read {}: run `cargo xtask build-all` first",
+                path.display()
+            )
+        })?;
+        let mut a: Artifacts = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not a build-all manifest: run `cargo xtask build-all` again",
+                path.display()
+            )
+        })?;
+        a.root = root.to_owned();
+        Ok(a)
+    }
+
+    /// Languages with at least one artifact or build failure, in report order.
+    pub fn languages(&self) -> Vec<String> {
+        let mut langs: Vec<String> = self
+            .artifacts
+            .iter()
+            .map(|a| a.lang.clone())
+            .chain(self.failures.iter().map(|f| f.lang.clone()))
+            .collect();
+        langs.sort_by_key(|l| {
+            (
+                crate::fixture::LANGUAGES
+                    .iter()
+                    .position(|k| k == l)
+                    .unwrap_or(usize::MAX),
+                l.clone(),
+            )
+        });
+        langs.dedup();
+        langs
+    }
+
+    pub fn find(&self, spec: &str, lang: &str) -> Option<&Artifact> {
+        self.artifacts
+            .iter()
+            .find(|a| a.spec == spec && a.lang == lang)
+    }
+
+    pub fn absolute(&self, a: &Artifact) -> PathBuf {
+        self.root.join(&a.path)
+    }
+
+    /// Why there is no artifact for this cell, phrased as what to do.
+    pub fn missing_reason(&self, spec: &str, lang: &str) -> String {
+        if let Some(f) = self
+            .failures
+            .iter()
+            .find(|f| f.spec == spec && f.lang == lang)
+        {
+            return format!(
+                "the {lang} build of `{spec}` failed: {}",
+                f.message.trim_end()
+            );
+        }
+        let hint = match lang {
+            "rust" => "plugins-rust/",
+            "go" => "plugins-tinygo/",
+            "js" => "plugins-js/",
+            _ => "its plugin folder",
+        };
+        if self.artifacts.iter().any(|a| a.lang == lang) {
+            format!("no {lang} artifact for `{spec}` in target/plugins/manifest.json: add the plugin under {hint}{spec} and run `cargo xtask build-all`")
+        } else {
+            format!("no {lang} artifacts at all: check the {lang} toolchain with `cargo xtask doctor`, then run `cargo xtask build-all`")
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The validated fixture model: what a case asks the runner to do and what it expects.
+//! The raw TOML shapes live in `loader.rs`; everything here has already been checked,
+//! so the runner never meets a half-valid case.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::input::Input;
+
+/// Languages a fixture may name (in `na` tables); also the column order of reports.
+pub const LANGUAGES: &[&str] = &["rust", "go", "js"];
+
+/// Error categories polyplug-host reports (`ErrorKind::category`); a fixture naming
+/// anything else is a typo, caught at load time.
+pub const KNOWN_CATEGORIES: &[&str] = &[
+    "timeout",
+    "out-of-fuel",
+    "memory-limit",
+    "stack-overflow",
+    "trap",
+    "plugin-error",
+    "http-denied",
+    "http",
+    "invalid-module",
+    "missing-export",
+    "unknown-import",
+    "invalid-manifest",
+    "io",
+    "exit",
+];
+
+/// One `fixtures/<spec>/spec.toml`.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub name: String,
+    /// `fixtures/<spec>`
+    pub dir: PathBuf,
+    /// `fixtures/<spec>/spec.toml`
+    pub file: PathBuf,
+    pub description: Option<String>,
+    /// Language -> reason, for the whole spec.
+    pub na: BTreeMap<String, String>,
+    pub cases: Vec<Case>,
+}
+
+impl Spec {
+    /// The n/a reason for `lang` on `case`, the case's own declaration first.
+    pub fn na_reason<'a>(&'a self, case: &'a Case, lang: &str) -> Option<&'a str> {
+        case.na
+            .get(lang)
+            .or_else(|| self.na.get(lang))
+            .map(String::as_str)
+    }
+}
+
+/// One `[[case]]`: a fresh plugin instance, then `calls` repeated `repeat` times.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub spec: String,
+    pub name: String,
+    /// 1-based line of the `[[case]]` in spec.toml, for messages.
+    pub line: usize,
+    pub description: Option<String>,
+    pub calls: Vec<Call>,
+    pub repeat: u32,
+    pub config: BTreeMap<String, String>,
+    pub allowed_hosts: Vec<String>,
+    /// Guest path where the case's temporary folder (holding `files`) is mapped.
+    pub allowed_path: Option<String>,
+    pub files: Vec<(String, Vec<u8>)>,
+    pub timeout_ms: Option<u64>,
+    pub max_pages: Option<u32>,
+    /// Some when the case provides the kv host functions, with the seeded entries.
+    pub kv: Option<BTreeMap<String, String>>,
+    /// Lowest level delivered to the logger; the suite captures everything by default.
+    pub log_level: String,
+    pub compare: Compare,
+    pub na: BTreeMap<String, String>,
+}
+
+impl Case {
+    /// `hello::plain`
+    pub fn id(&self) -> String {
+        format!("{}::{}", self.spec, self.name)
+    }
+
+    /// Every call in order, `repeat` included.
+    pub fn all_calls(&self) -> impl Iterator<Item = &Call> {
+        (0..self.repeat).flat_map(move |_| self.calls.iter())
+    }
+}
+
+/// One call on the case's instance.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub export: String,
+    pub input: Input,
+    /// Raw numeric arguments: the call bypasses the Extism ABI (`call_raw`).
+    pub args: Option<Vec<i32>>,
+    pub expect: Expect,
+}
+
+/// How a successful output is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compare {
+    #[default]
+    Bytes,
+    /// Parsed and re-serialised with sorted keys, so formatting differences vanish.
+    Json,
+}
+
+/// What a call must end as, checked before the snapshot is compared.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Expect {
+    #[default]
+    Success,
+    Error {
+        /// Categories accepted from the host (one, or a set where languages differ).
+        accepted: Vec<String>,
+        /// What the snapshot shows: the category itself, or the declared class.
+        class: String,
+        message: Option<MessageCheck>,
+    },
+}
+
+/// How an error message is checked, where it is stable across languages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageCheck {
+    Exact(String),
+    Prefix(String),
+}

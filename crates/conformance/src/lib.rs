@@ -1,0 +1,41 @@
+//! The polyplug conformance suite as a library: the fixture model and its strict loader,
+//! the runner that plays every case on every language's artifact through polyplug-host,
+//! the snapshot text a case renders to (one per case, never per language), and the
+//! report formats the `polyplug-conformance` binary prints.
+//!
+//! ```no_run
+//! use polyplug_conformance::{Filter, Suite};
+//!
+//! let suite = Suite::load(std::path::Path::new("."))?;
+//! let results = suite.run(&Filter::default())?;
+//! assert!(results.ok());
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+//!
+//! Invariants: a snapshot never names a language, and nothing here writes a snapshot
+//! (the insta test harness in `tests/suite.rs` is the only writer).
+
+mod artifacts;
+mod equivalence;
+mod fixture;
+mod http_server;
+mod input;
+mod kv;
+mod loader;
+mod outcome;
+mod render;
+pub mod report;
+mod runner;
+mod snapfile;
+mod suite;
+
+pub use artifacts::{Artifact, ArtifactFailure, Artifacts};
+pub use equivalence::{check_equivalence, Equivalence};
+pub use fixture::{Call, Case, Compare, Expect, MessageCheck, Spec, KNOWN_CATEGORIES, LANGUAGES};
+pub use http_server::HttpServer;
+pub use loader::{load_fixtures, LoadError, Loaded};
+pub use outcome::{CallOutcome, CallResult, CaseRun, CellResult, CellStatus};
+pub use render::{canonical_json, check_expectations, render_bytes, render_snapshot};
+pub use runner::{Runner, Services};
+pub use snapfile::{snapshot_file, snapshot_name, SnapFile};
+pub use suite::{evaluate, Filter, Results, Shard, Suite};

@@ -1,0 +1,68 @@
+//! What running a case produced (per call: output or error, and the logs), and the
+//! verdict for one cell of the spec x language matrix.
+
+use std::collections::BTreeMap;
+
+/// One call's observable result. Ports and temp paths are already masked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallResult {
+    Output(Vec<u8>),
+    /// Results of a raw numeric export, rendered (`3`, `-2147483648`).
+    Raw(Vec<String>),
+    Error {
+        category: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct CallOutcome {
+    pub export: String,
+    pub result: CallResult,
+    /// (level, message) in the order the plugin logged them.
+    pub logs: Vec<(String, String)>,
+}
+
+/// Everything one case run on one artifact produced.
+#[derive(Debug, Clone, Default)]
+pub struct CaseRun {
+    pub calls: Vec<CallOutcome>,
+    /// The kv store after the last call, when the case provides the kv host functions.
+    pub kv: Option<BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CellStatus {
+    Pass,
+    Fail,
+    /// Could not run: missing artifact, missing export, plugin failed to load, bad fixture.
+    Error,
+    Na,
+}
+
+impl CellStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CellStatus::Pass => "pass",
+            CellStatus::Fail => "fail",
+            CellStatus::Error => "error",
+            CellStatus::Na => "na",
+        }
+    }
+}
+
+/// One spec x case x language verdict.
+#[derive(Debug, Clone)]
+pub struct CellResult {
+    pub spec: String,
+    pub case: String,
+    pub lang: String,
+    pub status: CellStatus,
+    /// Why it failed: fixture violations, the snapshot diff, or the error.
+    pub detail: String,
+    /// The n/a reason.
+    pub reason: Option<String>,
+    pub ms: u64,
+    /// The snapshot text this run rendered (for the cross-language check).
+    pub rendered: Option<String>,
+}

@@ -1,0 +1,161 @@
+//! `--format human`: the spec x language matrix with counts, then every failure with
+//! its diff. Colour only when `color` is set (the binary sets it on a terminal).
+
+use std::fmt::Write as _;
+
+use super::{matrix, na_groups, totals};
+use crate::outcome::CellStatus;
+use crate::suite::Results;
+
+struct Paint(bool);
+
+impl Paint {
+    fn p(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
+    }
+    fn green(&self, s: &str) -> String {
+        self.p("32", s)
+    }
+    fn red(&self, s: &str) -> String {
+        self.p("31", s)
+    }
+    fn yellow(&self, s: &str) -> String {
+        self.p("33", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.p("2", s)
+    }
+    fn bold(&self, s: &str) -> String {
+        self.p("1", s)
+    }
+}
+
+const COL: usize = 22;
+
+pub fn human(results: &Results, color: bool) -> String {
+    let paint = Paint(color);
+    let mut out = String::new();
+    let rows = matrix(results);
+    let spec_w = rows.iter().map(|(s, _)| s.len()).max().unwrap_or(4).max(4) + 2;
+    let _ = write!(out, "{}", paint.bold(&format!("{:spec_w$}", "spec")));
+    for l in &results.langs {
+        let _ = write!(out, "{}", paint.bold(&format!("{l:COL$}")));
+    }
+    out.push('\n');
+    for (spec, row) in &rows {
+        let _ = write!(out, "{spec:spec_w$}");
+        for l in &results.langs {
+            let text = match row.get(l) {
+                None => format!("{:COL$}", "-"),
+                Some(c) => {
+                    let mut parts = Vec::new();
+                    if c.pass > 0 || c.total() == 0 {
+                        parts.push(format!("{} pass", c.pass));
+                    }
+                    if c.fail > 0 {
+                        parts.push(format!("{} fail", c.fail));
+                    }
+                    if c.error > 0 {
+                        parts.push(format!("{} error", c.error));
+                    }
+                    if c.na > 0 {
+                        parts.push(format!("{} n/a", c.na));
+                    }
+                    let t = format!("{:COL$}", parts.join(", "));
+                    if c.fail + c.error > 0 {
+                        paint.red(&t)
+                    } else if c.pass == 0 {
+                        paint.dim(&t)
+                    } else {
+                        paint.green(&t)
+                    }
+                }
+            };
+            out.push_str(&text);
+        }
+        out.push('\n');
+    }
+    let t = totals(results);
+    let _ = writeln!(
+        out,
+        "\n{} pass, {} fail, {} error, {} n/a in {} ms",
+        t.pass, t.fail, t.error, t.na, results.wall_ms
+    );
+    if !results.equivalence.is_empty() {
+        let agree = results.equivalence.iter().filter(|e| e.agree).count();
+        let line = format!(
+            "cross-language: {agree} of {} cases run by several languages give identical snapshots",
+            results.equivalence.len()
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            if agree == results.equivalence.len() {
+                paint.green(&line)
+            } else {
+                paint.red(&line)
+            }
+        );
+    }
+    for (spec, lang, reason, cases) in na_groups(results) {
+        let line = format!("n/a {spec} on {lang} ({}): {reason}", cases.join(", "));
+        let _ = writeln!(out, "{}", paint.dim(&line));
+    }
+    for e in &results.load_errors {
+        let _ = writeln!(out, "\n{} {e}", paint.red("fixture error"));
+    }
+    for c in results
+        .cells
+        .iter()
+        .filter(|c| matches!(c.status, CellStatus::Fail | CellStatus::Error))
+    {
+        let head = format!(
+            "{} {}::{}::{}",
+            c.status.as_str().to_uppercase(),
+            c.spec,
+            c.case,
+            c.lang
+        );
+        let _ = writeln!(
+            out,
+            "\n{}",
+            if c.status == CellStatus::Fail {
+                paint.red(&head)
+            } else {
+                paint.yellow(&head)
+            }
+        );
+        for line in c.detail.lines() {
+            let line = if line.starts_with('+') && !line.starts_with("+++") {
+                paint.green(line)
+            } else if line.starts_with('-') && !line.starts_with("---") {
+                paint.red(line)
+            } else {
+                line.to_owned()
+            };
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    for e in results.equivalence.iter().filter(|e| !e.agree) {
+        let who = if e.odd.is_empty() {
+            "no majority".to_owned()
+        } else {
+            format!("odd one out: {}", e.odd.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "\n{} {}::{} ({who})",
+            paint.red("LANGUAGES DISAGREE"),
+            e.spec,
+            e.case
+        );
+        for line in e.detail.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
+}

@@ -1,0 +1,87 @@
+//! The report formats of a run: a human matrix (colour on a terminal), JSON for
+//! tools, JUnit XML for CI test tabs, and Markdown for a GitHub job summary.
+
+mod human;
+mod json;
+mod junit;
+mod markdown;
+
+use std::collections::BTreeMap;
+
+pub use human::human;
+pub use json::json;
+pub use junit::junit;
+pub use markdown::markdown;
+
+use crate::outcome::CellStatus;
+use crate::suite::Results;
+
+/// A unified diff from `old` to `new`, labelled; empty when they are the same.
+pub fn diff(old: &str, new: &str, old_label: &str, new_label: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(old_label, new_label)
+        .to_string()
+}
+
+/// Pass / fail / error / n-a counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub pass: usize,
+    pub fail: usize,
+    pub error: usize,
+    pub na: usize,
+}
+
+impl Counts {
+    fn add(&mut self, s: CellStatus) {
+        match s {
+            CellStatus::Pass => self.pass += 1,
+            CellStatus::Fail => self.fail += 1,
+            CellStatus::Error => self.error += 1,
+            CellStatus::Na => self.na += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.pass + self.fail + self.error + self.na
+    }
+}
+
+/// spec -> lang -> counts, specs in run order.
+pub(crate) fn matrix(results: &Results) -> Vec<(String, BTreeMap<String, Counts>)> {
+    let mut rows: Vec<(String, BTreeMap<String, Counts>)> = Vec::new();
+    for c in &results.cells {
+        if rows.last().is_none_or(|(s, _)| *s != c.spec) {
+            rows.push((c.spec.clone(), BTreeMap::new()));
+        }
+        let row = &mut rows.last_mut().expect("pushed above").1;
+        row.entry(c.lang.clone()).or_default().add(c.status);
+    }
+    rows
+}
+
+pub fn totals(results: &Results) -> Counts {
+    let mut t = Counts::default();
+    for c in &results.cells {
+        t.add(c.status);
+    }
+    t
+}
+
+/// n/a cells grouped as (spec, lang, reason, cases), so a spec-wide n/a is one line.
+pub(crate) fn na_groups(results: &Results) -> Vec<(String, String, String, Vec<String>)> {
+    let mut groups: Vec<(String, String, String, Vec<String>)> = Vec::new();
+    for c in results.cells.iter().filter(|c| c.status == CellStatus::Na) {
+        let reason = c.reason.clone().unwrap_or_default();
+        match groups
+            .iter_mut()
+            .find(|g| g.0 == c.spec && g.1 == c.lang && g.2 == reason)
+        {
+            Some(g) => g.3.push(c.case.clone()),
+            None => groups.push((c.spec.clone(), c.lang.clone(), reason, vec![c.case.clone()])),
+        }
+    }
+    groups
+}

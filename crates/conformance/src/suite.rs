@@ -1,0 +1,268 @@
+//! The whole run: fixtures x languages -> cells, played in parallel on a small thread
+//! pool, each compared with the fixture's expectations and the stored snapshot
+//! (read-only), then the cross-language check over the lot.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::artifacts::Artifacts;
+use crate::equivalence::{check_equivalence, Equivalence};
+use crate::fixture::{Case, Expect, Spec};
+use crate::loader::{load_fixtures, LoadError};
+use crate::outcome::{CellResult, CellStatus};
+use crate::render::{check_expectations, render_snapshot};
+use crate::runner::Runner;
+use crate::snapfile::{snapshot_file, SnapFile};
+
+/// `--shard I/N`: case number k (0-based, in load order) runs in shard `k % N + 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("--shard {s:?}: write I/N with 1 <= I <= N, e.g. 1/2");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (usize, usize) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if count == 0 || index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// Which cells to run; empty lists mean all.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub langs: Vec<String>,
+    pub specs: Vec<String>,
+    pub cases: Vec<String>,
+    pub shard: Option<Shard>,
+}
+
+impl Filter {
+    fn wants_case(&self, spec: &Spec, case: &Case) -> bool {
+        (self.specs.is_empty() || self.specs.contains(&spec.name))
+            && (self.cases.is_empty()
+                || self
+                    .cases
+                    .iter()
+                    .any(|c| *c == case.name || *c == case.id()))
+    }
+}
+
+pub struct Suite {
+    pub root: PathBuf,
+    pub specs: Vec<Spec>,
+    pub load_errors: Vec<LoadError>,
+    pub artifacts: Artifacts,
+}
+
+/// Everything a report needs.
+#[derive(Debug, Default)]
+pub struct Results {
+    pub cells: Vec<CellResult>,
+    pub load_errors: Vec<LoadError>,
+    pub equivalence: Vec<Equivalence>,
+    /// Column order for the matrix.
+    pub langs: Vec<String>,
+    pub wall_ms: u64,
+}
+
+impl Results {
+    /// Nothing failed: no fail or error cell, no fixture error, no disagreement.
+    pub fn ok(&self) -> bool {
+        self.load_errors.is_empty()
+            && self
+                .cells
+                .iter()
+                .all(|c| matches!(c.status, CellStatus::Pass | CellStatus::Na))
+            && self.equivalence.iter().all(|e| e.agree)
+    }
+}
+
+impl Suite {
+    /// Loads fixtures from `root/fixtures` and artifacts from `root/target/plugins`.
+    pub fn load(root: &Path) -> anyhow::Result<Suite> {
+        let artifacts = Artifacts::load(root)?;
+        let loaded = load_fixtures(&root.join("fixtures"));
+        Ok(Suite {
+            root: root.to_owned(),
+            specs: loaded.specs,
+            load_errors: loaded.errors,
+            artifacts,
+        })
+    }
+
+    /// The languages a run covers: the filter's, else every one the manifest knows.
+    pub fn langs(&self, filter: &Filter) -> Vec<String> {
+        if filter.langs.is_empty() {
+            self.artifacts.languages()
+        } else {
+            filter.langs.clone()
+        }
+    }
+
+    /// The selected cases in load order, after the shard cut.
+    pub fn selected(&self, filter: &Filter) -> Vec<(&Spec, &Case)> {
+        let all = self
+            .specs
+            .iter()
+            .flat_map(|s| s.cases.iter().map(move |c| (s, c)));
+        all.filter(|(s, c)| filter.wants_case(s, c))
+            .enumerate()
+            .filter(|(k, _)| filter.shard.is_none_or(|sh| k % sh.count + 1 == sh.index))
+            .map(|(_, sc)| sc)
+            .collect()
+    }
+
+    pub fn run(&self, filter: &Filter) -> anyhow::Result<Results> {
+        let started = Instant::now();
+        let langs = self.langs(filter);
+        let runner = Runner::new(self.artifacts.clone())?;
+        let jobs: Vec<(&Spec, &Case, &str)> = self
+            .selected(filter)
+            .into_iter()
+            .flat_map(|(s, c)| langs.iter().map(move |l| (s, c, l.as_str())))
+            .collect();
+        let slots: Vec<Mutex<Option<CellResult>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+        // Longest first, so a slow case does not start last and hold up the whole run;
+        // results still come out in fixture order.
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(estimated_cost(jobs[i].1)));
+        let next = AtomicUsize::new(0);
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .min(jobs.len().max(1));
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let (spec, case, lang) = jobs[i];
+                        let cell = evaluate(&runner, spec, case, lang);
+                        *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(cell);
+                    }
+                });
+            }
+        });
+        let cells: Vec<CellResult> = slots
+            .into_iter()
+            .filter_map(|s| s.into_inner().unwrap_or_else(|p| p.into_inner()))
+            .collect();
+        let equivalence = check_equivalence(&cells, |spec, case| {
+            let dir = self.specs.iter().find(|s| s.name == spec)?.dir.clone();
+            let text = std::fs::read_to_string(snapshot_file(&dir, spec, case)).ok()?;
+            SnapFile::parse(&text).ok().map(|s| s.body)
+        });
+        let wanted = |e: &LoadError| filter.specs.is_empty() || filter.specs.contains(&e.spec);
+        Ok(Results {
+            cells,
+            load_errors: self
+                .load_errors
+                .iter()
+                .filter(|e| wanted(e))
+                .cloned()
+                .collect(),
+            equivalence,
+            langs,
+            wall_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+}
+
+/// A rough guess of a case's run time in ms: calls that must time out take their
+/// timeout, big inputs take time to copy through the ABI.
+fn estimated_cost(case: &Case) -> u64 {
+    case.all_calls()
+        .map(|call| {
+            let waits = matches!(&call.expect, Expect::Error { accepted, .. } if accepted.iter().any(|a| a == "timeout"));
+            let wait = if waits { case.timeout_ms.unwrap_or(0) } else { 0 };
+            wait + call.input.bytes.len() as u64 / 4096 + 1
+        })
+        .sum()
+}
+
+/// Runs and judges one cell against the fixture and the stored snapshot.
+pub fn evaluate(runner: &Runner, spec: &Spec, case: &Case, lang: &str) -> CellResult {
+    let started = Instant::now();
+    let mut cell = CellResult {
+        spec: spec.name.clone(),
+        case: case.name.clone(),
+        lang: lang.to_owned(),
+        status: CellStatus::Pass,
+        detail: String::new(),
+        reason: None,
+        ms: 0,
+        rendered: None,
+    };
+    if let Some(reason) = spec.na_reason(case, lang) {
+        cell.status = CellStatus::Na;
+        cell.reason = Some(reason.to_owned());
+        return cell;
+    }
+    let run = runner.run_case(spec, case, lang);
+    cell.ms = started.elapsed().as_millis() as u64;
+    let run = match run {
+        Ok(run) => run,
+        Err(e) => {
+            cell.status = CellStatus::Error;
+            cell.detail = e;
+            return cell;
+        }
+    };
+    let rendered = render_snapshot(case, &run);
+    let mut problems = check_expectations(case, &run);
+    let file = snapshot_file(&spec.dir, &spec.name, &case.name);
+    match std::fs::read_to_string(&file) {
+        Err(_) => problems.push(format!(
+            "no snapshot {}: run `cargo test -p polyplug-conformance` and accept it with `cargo insta review`\n{}",
+            file.display(),
+            indent(&rendered)
+        )),
+        Ok(text) => match SnapFile::parse(&text) {
+            Err(e) => problems.push(format!("{}: {e}", file.display())),
+            Ok(snap) if !snap.matches(&rendered) => problems.push(format!(
+                "{} no longer matches:\n{}",
+                file.display(),
+                crate::report::diff(&snap.body, &rendered, "snapshot", lang)
+            )),
+            Ok(_) => {}
+        },
+    }
+    if !problems.is_empty() {
+        cell.status = CellStatus::Fail;
+        cell.detail = problems.join("\n");
+    }
+    cell.rendered = Some(rendered);
+    cell
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("    {l}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_parses_and_refuses_nonsense() {
+        assert_eq!(
+            "2/3".parse::<Shard>().unwrap(),
+            Shard { index: 2, count: 3 }
+        );
+        for bad in ["0/2", "3/2", "1/0", "x", "1-2"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! The `polyplug-conformance` binary on throwaway repositories: hand-written WAT
+//! plugins stand in for real artifacts, so these tests prove the suite can fail (a
+//! changed output shows its diff and exits non-zero) and that bad input gets a clear
+//! message while the rest still runs. Real wasmtime, real files, no mocks.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A plugin whose `greet` ignores its input and outputs `text`.
+fn constant_plugin(text: &str) -> Vec<u8> {
+    let n = text.len();
+    let escaped: String = text.bytes().map(|b| format!("\\{b:02x}")).collect();
+    let wat = format!(
+        r#"(module
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
+  (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "{escaped}")
+  (func (export "greet") (result i32)
+    (local $h i64) (local $i i32)
+    (local.set $h (call $alloc (i64.const {n})))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (i32.const {n})))
+      (call $store_u8 (i64.add (local.get $h) (i64.extend_i32_u (local.get $i))) (i32.load8_u (local.get $i)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+    (call $output_set (local.get $h) (i64.const {n}))
+    (i32.const 0)))"#
+    );
+    wat::parse_str(wat).expect("the test's WAT is valid")
+}
+
+const HELLO_SPEC: &str = r#"
+[[case]]
+name = "plain"
+export = "greet"
+input = "Alice"
+
+[[case]]
+name = "again"
+export = "greet"
+input = "Bob"
+"#;
+
+fn snap(body: &str) -> String {
+    format!("---\nsource: crates/conformance/tests/suite.rs\ndescription: test\n---\n{body}")
+}
+
+struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    /// A repository with the hello fixture and one artifact per (lang, output).
+    fn new(plugins: &[(&str, &str)]) -> Repo {
+        let repo = Repo {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        repo.write("fixtures/hello/spec.toml", HELLO_SPEC);
+        repo.write(
+            "fixtures/hello/snapshots/hello__plain.snap",
+            &snap("call 1: greet(\"Alice\")\n  status: ok\n  output: \"Hello, Alice!\"\n"),
+        );
+        repo.write(
+            "fixtures/hello/snapshots/hello__again.snap",
+            &snap("call 1: greet(\"Bob\")\n  status: ok\n  output: \"Hello, Alice!\"\n"),
+        );
+        let mut artifacts = Vec::new();
+        for (lang, output) in plugins {
+            let rel = format!("target/plugins/{lang}/hello.wasm");
+            std::fs::create_dir_all(repo.path().join(format!("target/plugins/{lang}"))).unwrap();
+            std::fs::write(repo.path().join(&rel), constant_plugin(output)).unwrap();
+            artifacts.push(serde_json::json!({"spec": "hello", "lang": lang, "path": rel, "sha256": "", "bytes": 0,
+                "toolchain": "wat", "toolchain_version": "1", "wasi": false, "exports": ["greet"], "imports": [],
+                "build_ms": 0, "cached": false}));
+        }
+        repo.manifest(serde_json::json!({"artifacts": artifacts}));
+        repo
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    fn manifest(&self, doc: serde_json::Value) {
+        self.write("target/plugins/manifest.json", &doc.to_string());
+    }
+
+    fn run(&self, extra: &[&str]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_polyplug-conformance"))
+            .arg("--root")
+            .arg(self.path())
+            .args(extra)
+            .env_remove("INSTA_UPDATE")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into(),
+            String::from_utf8_lossy(&out.stderr).into(),
+        )
+    }
+
+    fn json(&self, extra: &[&str]) -> (i32, serde_json::Value) {
+        let mut args = vec!["--format", "json"];
+        args.extend(extra);
+        let (code, out, err) = self.run(&args);
+        let doc = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {err}"));
+        (code, doc)
+    }
+}
+
+fn statuses(doc: &serde_json::Value) -> Vec<(String, String, String)> {
+    doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["case"].as_str().unwrap().into(),
+                r["lang"].as_str().unwrap().into(),
+                r["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+fn snapshot_files(repo: &Repo) -> Vec<(PathBuf, String)> {
+    let dir = repo.path().join("fixtures/hello/snapshots");
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let text = std::fs::read_to_string(&p).unwrap();
+            (p, text)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_changed_output_fails_with_its_diff_and_no_snapshot_is_written() {
+    let repo = Repo::new(&[("rust", "Goodbye!")]);
+    let before = snapshot_files(&repo);
+    let (code, out, err) = repo.run(&["--case", "plain"]);
+    assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
+    assert!(out.contains("FAIL hello::plain::rust"), "{out}");
+    assert!(out.contains("hello__plain.snap no longer matches"), "{out}");
+    assert!(out.contains("-  output: \"Hello, Alice!\""), "{out}");
+    assert!(out.contains("+  output: \"Goodbye!\""), "{out}");
+    assert_eq!(
+        snapshot_files(&repo),
+        before,
+        "the binary must never write snapshots"
+    );
+}
+
+#[test]
+fn matching_output_passes_and_exits_zero() {
+    let repo = Repo::new(&[("rust", "Hello, Alice!")]);
+    let (code, out, err) = repo.run(&["--case", "hello::plain"]);
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    assert!(out.contains("1 pass, 0 fail, 0 error, 0 n/a"), "{out}");
+}
+
+#[test]
+fn the_odd_language_out_is_named() {
+    let repo = Repo::new(&[("rust", "Hello, Alice!"), ("go", "Hello, Alice?")]);
+    let (code, doc) = repo.json(&["--case", "plain"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        statuses(&doc),
+        vec![
+            ("plain".into(), "rust".into(), "pass".into()),
+            ("plain".into(), "go".into(), "fail".into())
+        ]
+    );
+    let eq = &doc["equivalence"][0];
+    assert_eq!(eq["agree"], false);
+    assert_eq!(eq["odd_one_out"], serde_json::json!(["go"]));
+}
+
+#[test]
+fn a_missing_snapshot_fails_without_being_written() {
+    let repo = Repo::new(&[("rust", "Hello, Alice!")]);
+    std::fs::remove_file(
+        repo.path()
+            .join("fixtures/hello/snapshots/hello__plain.snap"),
+    )
+    .unwrap();
+    let (code, out, _) = repo.run(&["--case", "plain"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("no snapshot") && out.contains("cargo insta review"),
+        "{out}"
+    );
+    assert!(!repo
+        .path()
+        .join("fixtures/hello/snapshots/hello__plain.snap")
+        .exists());
+}
+
+#[test]
+fn broken_fixtures_are_reported_with_file_and_line_and_the_rest_runs() {
+    let repo = Repo::new(&[("rust", "Hello, Alice!")]);
+    repo.write(
+        "fixtures/syntax/spec.toml",
+        "[[case]]\nname = \"a\"\nexport = greet\n",
+    );
+    repo.write(
+        "fixtures/unknown-key/spec.toml",
+        "[[case]]\nname = \"a\"\nexport = \"greet\"\nexpected = 1\n",
+    );
+    let (code, out, err) = repo.run(&["--case", "plain"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    let syntax = repo.path().join("fixtures/syntax/spec.toml");
+    let unknown = repo.path().join("fixtures/unknown-key/spec.toml");
+    assert!(out.contains(&format!("{}:3:", syntax.display())), "{out}");
+    assert!(
+        out.contains(&format!("{}:4:", unknown.display()))
+            && out.contains("unknown field `expected`"),
+        "{out}"
+    );
+    assert!(out.contains("1 pass"), "the good fixture still ran: {out}");
+}
+
+#[test]
+fn a_missing_export_is_an_error_naming_it() {
+    let repo = Repo::new(&[("rust", "Hello, Alice!")]);
+    repo.write(
+        "fixtures/hello/spec.toml",
+        "[[case]]\nname = \"plain\"\nexport = \"gret\"\n",
+    );
+    let (code, doc) = repo.json(&[]);
+    assert_eq!(code, 1);
+    let r = &doc["results"][0];
+    assert_eq!(r["status"], "error");
+    let detail = r["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("no export `gret`") && detail.contains("spec.toml:1"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn a_missing_artifact_says_which_build_to_fix() {
+    let repo = Repo::new(&[("rust", "Hello, Alice!")]);
+    repo.manifest(serde_json::json!({"artifacts": [], "failures": [
+        {"spec": "hello", "lang": "rust", "message": "cargo build failed: wasm32-unknown-unknown std sources missing"}]}));
+    let (code, doc) = repo.json(&["--case", "plain"]);
+    assert_eq!(code, 1);
+    let detail = doc["results"][0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("the rust build of `hello` failed")
+            && detail.contains("std sources missing"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn shards_split_the_cases_without_overlap() {
+    let repo = Repo::new(&[("rust", "Hello, Alice!")]);
+    let (_, one) = repo.json(&["--shard", "1/2"]);
+    let (_, two) = repo.json(&["--shard", "2/2"]);
+    let (one, two) = (statuses(&one), statuses(&two));
+    assert_eq!(one.len() + two.len(), 2);
+    assert_eq!(one[0].0, "plain");
+    assert_eq!(two[0].0, "again");
+}
+
+#[test]
+fn n_a_needs_a_reason_and_shows_it() {
+    let repo = Repo::new(&[("rust", "Hello, Alice!")]);
+    repo.write(
+        "fixtures/hello/spec.toml",
+        &format!("[na]\nrust = \"no greeting in this dialect\"\n{HELLO_SPEC}"),
+    );
+    let (code, doc) = repo.json(&[]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["results"][0]["status"], "na");
+    assert_eq!(doc["results"][0]["reason"], "no greeting in this dialect");
+}
+
+#[test]
+fn junit_and_markdown_name_the_failure() {
+    let repo = Repo::new(&[("rust", "Goodbye!")]);
+    let (_, junit, _) = repo.run(&["--case", "plain", "--format", "junit"]);
+    assert!(
+        junit.contains("name=\"hello::plain::rust\"") && junit.contains("<failure"),
+        "{junit}"
+    );
+    let (_, md, _) = repo.run(&["--case", "plain", "--format", "markdown"]);
+    assert!(
+        md.contains("| hello |") && md.contains("hello::plain::rust"),
+        "{md}"
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2_with_usage() {
+    let repo = Repo::new(&[]);
+    let (code, _, err) = repo.run(&["--shard", "3/2"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--shard"), "{err}");
+    let (code, _, err) = repo.run(&["--format", "yaml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("human, json, junit or markdown"), "{err}");
+}
+
+#[test]
+fn out_writes_the_report_into_a_new_folder() {
+    let repo = Repo::new(&[("rust", "Hello, Alice!")]);
+    let out = repo.path().join("target/conformance/junit.xml");
+    let (code, stdout, err) = repo.run(&[
+        "--case",
+        "plain",
+        "--format",
+        "junit",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{err}");
+    assert!(stdout.is_empty(), "{stdout}");
+    let xml = std::fs::read_to_string(out).unwrap();
+    assert!(
+        xml.contains("tests=\"1\" failures=\"0\" errors=\"0\""),
+        "{xml}"
+    );
+}

@@ -1,0 +1,271 @@
+//! The `cargo test` gate: one named test per case x language (`hello::plain::rust`),
+//! plus `<spec>::<case>::equivalence` where several languages run a case and
+//! `<spec>::fixture` for a fixture that does not load, so filters and nextest work.
+//! Snapshots go through insta proper: CI runs with `INSTA_UPDATE=no`, people accept
+//! new ones with `cargo insta review` (or `INSTA_UPDATE=always` once, then read them).
+//!
+//! Before listing, the artifacts must exist: when target/plugins/manifest.json is
+//! missing or older than a plugin source, this runs `cargo xtask build-all` once.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use polyplug_conformance::{
+    check_equivalence, check_expectations, load_fixtures, render_snapshot, snapshot_name,
+    Artifacts, Case, CaseRun, CellResult, CellStatus, Runner, Spec,
+};
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = root.canonicalize().unwrap_or(root);
+    ensure_artifacts(&root);
+
+    let loaded = load_fixtures(&root.join("fixtures"));
+    let mut trials = Vec::new();
+    for e in &loaded.errors {
+        let msg = e.to_string();
+        trials.push(Trial::test(format!("{}::fixture", e.spec), move || {
+            Err(msg.into())
+        }));
+    }
+    let artifacts = match Artifacts::load(&root) {
+        Ok(a) => a,
+        Err(e) => {
+            let msg = format!("{e:#}");
+            trials.push(Trial::test("artifacts", move || Err(msg.into())));
+            return libtest_mimic::run(&args, trials).exit_code();
+        }
+    };
+    let langs = artifacts.languages();
+    let ctx = Arc::new(Ctx {
+        artifacts,
+        runner: OnceLock::new(),
+        runs: Mutex::default(),
+    });
+    for spec in loaded.specs {
+        let spec = Arc::new(spec);
+        for case in 0..spec.cases.len() {
+            let mut ran = Vec::new();
+            for lang in &langs {
+                let name = format!("{}::{}", spec.cases[case].id(), lang);
+                if let Some(reason) = spec.na_reason(&spec.cases[case], lang) {
+                    let reason = reason.to_owned();
+                    trials.push(
+                        Trial::test(name, move || {
+                            eprintln!("n/a: {reason}");
+                            Ok(())
+                        })
+                        .with_kind("n/a")
+                        .with_ignored_flag(true),
+                    );
+                    continue;
+                }
+                ran.push(lang.clone());
+                let (ctx, spec, lang) = (ctx.clone(), spec.clone(), lang.clone());
+                trials.push(Trial::test(name, move || {
+                    check_cell(&ctx, &spec, case, &lang)
+                }));
+            }
+            if ran.len() >= 2 {
+                let (ctx, spec) = (ctx.clone(), spec.clone());
+                let name = format!("{}::equivalence", spec.cases[case].id());
+                trials.push(Trial::test(name, move || {
+                    check_languages_agree(&ctx, &spec, case, &ran)
+                }));
+            }
+        }
+    }
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+type RunResult = Arc<OnceLock<Result<CaseRun, String>>>;
+
+/// Shared by every test in this process: one Engine and HTTP server (made on first
+/// use, so listing tests costs nothing), and each cell's run, made once even when
+/// both its own test and the equivalence test ask for it.
+struct Ctx {
+    artifacts: Artifacts,
+    runner: OnceLock<Result<Runner, String>>,
+    runs: Mutex<HashMap<(String, String, String), RunResult>>,
+}
+
+impl Ctx {
+    fn run(&self, spec: &Spec, case: &Case, lang: &str) -> Result<CaseRun, String> {
+        let slot = self
+            .runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((spec.name.clone(), case.name.clone(), lang.to_owned()))
+            .or_default()
+            .clone();
+        slot.get_or_init(|| {
+            let runner = self
+                .runner
+                .get_or_init(|| Runner::new(self.artifacts.clone()).map_err(|e| format!("{e:#}")));
+            runner
+                .as_ref()
+                .map_err(Clone::clone)?
+                .run_case(spec, case, lang)
+        })
+        .clone()
+    }
+}
+
+fn check_cell(ctx: &Ctx, spec: &Spec, case: usize, lang: &str) -> Result<(), Failed> {
+    let case = &spec.cases[case];
+    let run = ctx
+        .run(spec, case, lang)
+        .map_err(|e| format!("{}::{lang} could not run: {e}", case.id()))?;
+    let rendered = render_snapshot(case, &run);
+    let problems = check_expectations(case, &run);
+    if !problems.is_empty() {
+        // The snapshot is left alone: a run that breaks the fixture's own rules is junk.
+        return Err(format!(
+            "{}:{}: {}\n\nthis run rendered:\n{rendered}",
+            spec.file.display(),
+            case.line,
+            problems.join("\n")
+        )
+        .into());
+    }
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(spec.dir.join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_description(case.description.clone().unwrap_or_else(|| case.id()));
+    settings.bind(|| insta::assert_snapshot!(snapshot_name(&spec.name, &case.name), rendered));
+    Ok(())
+}
+
+fn check_languages_agree(
+    ctx: &Ctx,
+    spec: &Spec,
+    case: usize,
+    langs: &[String],
+) -> Result<(), Failed> {
+    let case = &spec.cases[case];
+    let cells: Vec<CellResult> = langs
+        .iter()
+        .filter_map(|lang| {
+            let run = ctx.run(spec, case, lang).ok()?;
+            Some(CellResult {
+                spec: spec.name.clone(),
+                case: case.name.clone(),
+                lang: lang.clone(),
+                status: CellStatus::Pass,
+                detail: String::new(),
+                reason: None,
+                ms: 0,
+                rendered: Some(render_snapshot(case, &run)),
+            })
+        })
+        .collect();
+    let snapshot = |s: &str, c: &str| {
+        let text =
+            std::fs::read_to_string(polyplug_conformance::snapshot_file(&spec.dir, s, c)).ok()?;
+        polyplug_conformance::SnapFile::parse(&text)
+            .ok()
+            .map(|s| s.body)
+    };
+    match check_equivalence(&cells, snapshot)
+        .into_iter()
+        .find(|e| !e.agree)
+    {
+        None => Ok(()),
+        Some(e) => Err(format!(
+            "languages disagree on {} (odd one out: {}):\n{}",
+            case.id(),
+            if e.odd.is_empty() {
+                "unclear".into()
+            } else {
+                e.odd.join(", ")
+            },
+            e.detail
+        )
+        .into()),
+    }
+}
+
+/// Runs `cargo xtask build-all` when the manifest is missing, lists a file that is
+/// gone, or is older than a plugin source. A failed build is reported, not fatal:
+/// the cells it could not build fail with the build's message.
+fn ensure_artifacts(root: &Path) {
+    let manifest = Artifacts::manifest_path(root);
+    let reason = match stale_reason(root, &manifest) {
+        Some(r) => r,
+        None => return,
+    };
+    eprintln!("suite: {reason}: running `cargo xtask build-all` once");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    match Command::new(&cargo)
+        .args(["xtask", "build-all"])
+        .current_dir(root)
+        .status()
+    {
+        Ok(s) if s.success() => {}
+        Ok(s) => eprintln!(
+            "suite: `cargo xtask build-all` exited with {s}: cells without an artifact will fail"
+        ),
+        Err(e) => eprintln!(
+            "suite: cannot run {} xtask build-all: {e}",
+            PathBuf::from(cargo).display()
+        ),
+    }
+}
+
+fn stale_reason(root: &Path, manifest: &Path) -> Option<String> {
+    let built = match std::fs::metadata(manifest).and_then(|m| m.modified()) {
+        Ok(t) => t,
+        Err(_) => return Some("target/plugins/manifest.json is missing".into()),
+    };
+    match Artifacts::load(root) {
+        Err(e) => return Some(format!("{e:#}")),
+        Ok(a) => {
+            if let Some(gone) = a.artifacts.iter().find(|x| !a.absolute(x).exists()) {
+                return Some(format!("{} is listed but missing", gone.path.display()));
+            }
+        }
+    }
+    for dir in [
+        "plugins-rust",
+        "plugins-tinygo",
+        "plugins-js",
+        "crates/js-engine",
+        "crates/js",
+    ] {
+        if let Some(newer) = newest_after(&root.join(dir), built) {
+            return Some(format!(
+                "{} is newer than target/plugins/manifest.json",
+                newer.display()
+            ));
+        }
+    }
+    None
+}
+
+/// A source file under `dir` modified after `t` (build outputs are skipped).
+fn newest_after(dir: &Path, t: SystemTime) -> Option<PathBuf> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || name == "target" || name == "node_modules" {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_dir() {
+            if let Some(p) = newest_after(&path, t) {
+                return Some(p);
+            }
+        } else if meta.modified().is_ok_and(|m| m > t) {
+            return Some(path);
+        }
+    }
+    None
+}
