@@ -1,0 +1,152 @@
+//! polyplug-host against the official Extism runtime on a plugin built with the
+//! official Rust PDK (bytes.wasm: `echo`). Results go into docs/bench.md.
+//!
+//! The plugin defaults to ../target/plugins/rust/bytes.wasm (`cargo xtask
+//! build-all` makes it); POLYPLUG_BENCH_WASM points elsewhere.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use divan::counter::BytesCount;
+use divan::{black_box, Bencher};
+
+fn main() {
+    divan::main();
+}
+
+fn wasm() -> &'static [u8] {
+    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
+    WASM.get_or_init(|| {
+        let path = std::env::var_os("POLYPLUG_BENCH_WASM").map(PathBuf::from).unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/rust/bytes.wasm")
+        });
+        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}: run `cargo xtask build-all`", path.display()))
+    })
+}
+
+const SMALL: &[u8] = b"hello, plugin!";
+
+fn mib() -> Vec<u8> {
+    (0..1 << 20).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+mod polyplug {
+    use super::*;
+    use polyplug_host::{Engine, EngineConfig, Manifest, Plugin, Wasm};
+
+    fn engine() -> Engine {
+        Engine::with_config(EngineConfig { cache_dir: None, ..EngineConfig::default() }).unwrap()
+    }
+
+    fn manifest() -> Manifest {
+        Manifest::new(Wasm::data(wasm().to_vec()))
+    }
+
+    #[divan::bench]
+    fn warm_call(b: Bencher) {
+        let mut p = Plugin::builder(&engine(), manifest()).build().unwrap();
+        p.call("echo", SMALL).unwrap();
+        b.bench_local(|| p.call("echo", black_box(SMALL)).unwrap());
+    }
+
+    /// Load from the engine's in-memory module cache, instantiate, call.
+    #[divan::bench]
+    fn fresh_instance_call(b: Bencher) {
+        let engine = engine();
+        let manifest = manifest();
+        Plugin::builder(&engine, manifest.clone()).build().unwrap();
+        b.bench_local(|| {
+            let mut p = Plugin::builder(&engine, manifest.clone()).build().unwrap();
+            p.call("echo", black_box(SMALL)).unwrap()
+        });
+    }
+
+    /// The same from a file path: a known, unchanged file is neither read nor hashed.
+    #[divan::bench]
+    fn fresh_instance_call_file(b: Bencher) {
+        fresh_from_file(b, engine());
+    }
+
+    /// The same with the pooling instance allocator.
+    #[divan::bench]
+    fn fresh_instance_call_file_pooling(b: Bencher) {
+        let config = EngineConfig { cache_dir: None, pooling: true, ..EngineConfig::default() };
+        fresh_from_file(b, Engine::with_config(config).unwrap());
+    }
+
+    fn fresh_from_file(b: Bencher, engine: Engine) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plugin.wasm");
+        std::fs::write(&path, wasm()).unwrap();
+        let manifest = Manifest::new(Wasm::file(&path));
+        Plugin::builder(&engine, manifest.clone()).build().unwrap();
+        b.bench_local(|| {
+            let mut p = Plugin::builder(&engine, manifest.clone()).build().unwrap();
+            p.call("echo", black_box(SMALL)).unwrap()
+        });
+    }
+
+    #[divan::bench]
+    fn echo_1mib(b: Bencher) {
+        let mut p = Plugin::builder(&engine(), manifest()).build().unwrap();
+        let input = mib();
+        b.counter(BytesCount::new(input.len())).bench_local(|| p.call("echo", black_box(&input)).unwrap());
+    }
+
+    /// A new engine (as a new `polyplug call` process has) loading from the disk cache.
+    #[divan::bench]
+    fn load_from_disk_cache(b: Bencher) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = EngineConfig { cache_dir: Some(dir.path().to_path_buf()), ..EngineConfig::default() };
+        let manifest = manifest();
+        Plugin::builder(&Engine::with_config(config.clone()).unwrap(), manifest.clone()).build().unwrap();
+        b.bench_local(|| {
+            let engine = Engine::with_config(config.clone()).unwrap();
+            Plugin::builder(&engine, manifest.clone()).build().unwrap()
+        });
+    }
+}
+
+mod official {
+    use super::*;
+    use extism::{Manifest, Plugin, Wasm};
+
+    fn manifest() -> Manifest {
+        Manifest::new([Wasm::data(wasm().to_vec())])
+    }
+
+    #[divan::bench]
+    fn warm_call(b: Bencher) {
+        let mut p = Plugin::new(manifest(), [], false).unwrap();
+        p.call::<&[u8], Vec<u8>>("echo", SMALL).unwrap();
+        b.bench_local(|| p.call::<&[u8], Vec<u8>>("echo", black_box(SMALL)).unwrap());
+    }
+
+    /// `Plugin::new` + call: what the official runtime does for a fresh instance.
+    #[divan::bench(sample_count = 20)]
+    fn fresh_instance_call(b: Bencher) {
+        let manifest = manifest();
+        b.bench_local(|| {
+            let mut p = Plugin::new(&manifest, [], false).unwrap();
+            p.call::<&[u8], Vec<u8>>("echo", black_box(SMALL)).unwrap()
+        });
+    }
+
+    /// A fresh instance from a precompiled plugin (extism's fastest path).
+    #[divan::bench]
+    fn fresh_instance_from_compiled_call(b: Bencher) {
+        let compiled = extism::CompiledPlugin::new(extism::PluginBuilder::new(manifest())).unwrap();
+        b.bench_local(|| {
+            let mut p = Plugin::new_from_compiled(&compiled).unwrap();
+            p.call::<&[u8], Vec<u8>>("echo", black_box(SMALL)).unwrap()
+        });
+    }
+
+    #[divan::bench]
+    fn echo_1mib(b: Bencher) {
+        let mut p = Plugin::new(manifest(), [], false).unwrap();
+        let input = mib();
+        b.counter(BytesCount::new(input.len()))
+            .bench_local(|| p.call::<&[u8], Vec<u8>>("echo", black_box(&input)).unwrap());
+    }
+}

@@ -1,0 +1,34 @@
+//! `polyplug`: run Extism plugins on the polyplug host from the command line.
+//!
+//! Exit codes: 0 success, 1 the plugin call failed, 2 the module could not be
+//! loaded or a flag is wrong (clap uses 2 for usage errors too).
+
+mod call;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "polyplug",
+    version,
+    about = "Run Extism plugins on the polyplug host"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Call an export of a plugin, like `extism call`
+    Call(call::Call),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Call(cmd) => cmd.run(),
+    }
+}

@@ -1,0 +1,310 @@
+//! The long-lived [`Engine`]: wasmtime engines, the linkers with the Extism env
+//! functions (built once), the compiled-module caches and the epoch ticker that
+//! makes timeouts work.
+//!
+//! Fuel metering changes the generated code, so an engine with fuel is a second
+//! wasmtime engine, made only when a plugin first asks for fuel.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::{Linker, Module};
+
+use crate::cache::{self, DiskCache};
+use crate::current_plugin::CurrentPlugin;
+use crate::env_fns;
+use crate::error::{Error, ErrorKind};
+use crate::manifest::Wasm;
+
+/// How often the epoch advances: the granularity of timeouts.
+pub(crate) const TICK: Duration = Duration::from_millis(2);
+
+/// Settings that shape every plugin of an [`Engine`].
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Where compiled modules are kept between runs; None turns the disk cache off.
+    pub cache_dir: Option<PathBuf>,
+    /// The largest wasm call stack, in bytes (wasmtime's `max_wasm_stack`).
+    pub max_wasm_stack: usize,
+    /// Reuse instance memory slots from a pool: faster fresh instances, more
+    /// virtual memory reserved up front.
+    pub pooling: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> EngineConfig {
+        EngineConfig {
+            cache_dir: cache::default_dir(),
+            max_wasm_stack: 512 * 1024,
+            pooling: false,
+        }
+    }
+}
+
+/// One wasmtime engine with its linkers and caches.
+pub(crate) struct Flavor {
+    pub engine: wasmtime::Engine,
+    linker: Linker<CurrentPlugin>,
+    /// Made on first use: linking WASI costs a new engine time most plugins never need.
+    wasi_linker: OnceLock<Result<Linker<CurrentPlugin>, Error>>,
+    modules: Mutex<HashMap<[u8; 32], Module>>,
+    fingerprint: String,
+}
+
+pub(crate) struct EngineInner {
+    config: EngineConfig,
+    plain: Flavor,
+    fueled: OnceLock<Result<Flavor, Error>>,
+    disk: Option<DiskCache>,
+    /// sha256 of wasm files by path, valid while the file's stamp is unchanged:
+    /// loading a known, unchanged file skips reading and hashing it.
+    files: Mutex<HashMap<PathBuf, (FileStamp, [u8; 32])>>,
+}
+
+/// What changes when a file is rewritten.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(path: &std::path::Path) -> Option<FileStamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Some(FileStamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            inode,
+        })
+    }
+}
+
+/// The shared host: cheap to clone, `Send + Sync`.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine with the default configuration.
+    pub fn new() -> Result<Engine, Error> {
+        Engine::with_config(EngineConfig::default())
+    }
+
+    pub fn with_config(config: EngineConfig) -> Result<Engine, Error> {
+        let plain = Flavor::new(&config, false)?;
+        let disk = config.cache_dir.clone().map(DiskCache::new);
+        let inner = Arc::new(EngineInner {
+            config,
+            plain,
+            fueled: OnceLock::new(),
+            disk,
+            files: Mutex::new(HashMap::new()),
+        });
+        spawn_ticker(Arc::downgrade(&inner)).map_err(|e| {
+            crate::error::io("cannot start the epoch thread that enforces timeouts", e)
+        })?;
+        Ok(Engine { inner })
+    }
+
+    pub(crate) fn flavor(&self, fuel: bool) -> Result<&Flavor, Error> {
+        if !fuel {
+            return Ok(&self.inner.plain);
+        }
+        self.inner
+            .fueled
+            .get_or_init(|| Flavor::new(&self.inner.config, true))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The compiled module for a manifest's wasm, checked against its hash.
+    pub(crate) fn load(&self, flavor: &Flavor, wasm: &Wasm) -> Result<Module, Error> {
+        let file = match wasm {
+            Wasm::File { path, .. } => FileStamp::of(path).map(|stamp| (path, stamp)),
+            Wasm::Data { .. } => None,
+        };
+        if let Some((path, stamp)) = &file {
+            let files = self.inner.files.lock().unwrap_or_else(|e| e.into_inner());
+            let known = files
+                .get(*path)
+                .filter(|(s, _)| s == stamp)
+                .map(|(_, sha)| *sha);
+            drop(files);
+            if let Some(sha) = known {
+                wasm.check_hash(&sha)?;
+                let modules = flavor.modules.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(m) = modules.get(&sha) {
+                    return Ok(m.clone());
+                }
+            }
+        }
+        let bytes = wasm.load()?;
+        let sha = sha256(&bytes);
+        wasm.check_hash(&sha)?;
+        if let Some((path, stamp)) = file {
+            // Only trust the stamp if the file did not change while it was read.
+            if FileStamp::of(path) == Some(stamp) {
+                let mut files = self.inner.files.lock().unwrap_or_else(|e| e.into_inner());
+                files.insert(path.clone(), (stamp, sha));
+            }
+        }
+        self.module(flavor, &bytes, sha)
+    }
+
+    /// Compiles `wasm` (binary or WAT text), or takes it from the memory or disk cache.
+    fn module(&self, flavor: &Flavor, wasm: &[u8], sha: [u8; 32]) -> Result<Module, Error> {
+        if let Some(m) = flavor
+            .modules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&sha)
+        {
+            return Ok(m.clone());
+        }
+        let key = format!("{}-{}", hex(&sha), flavor.fingerprint);
+        let cached = self
+            .inner
+            .disk
+            .as_ref()
+            .and_then(|d| d.load(&key))
+            .and_then(|bytes| {
+                // SAFETY: the payload is one this cache serialized with an engine of the
+                // same fingerprint, checked against the sha256 written next to it.
+                unsafe { Module::deserialize(&flavor.engine, bytes) }.ok()
+            });
+        let module = match cached {
+            Some(m) => m,
+            None => {
+                let m = Module::new(&flavor.engine, wasm).map_err(|e| {
+                    Error::new(
+                        ErrorKind::InvalidModule,
+                        format!("the wasm module does not compile: {e:#}"),
+                    )
+                })?;
+                if let (Some(disk), Ok(bytes)) = (&self.inner.disk, m.serialize()) {
+                    disk.store(&key, &bytes);
+                }
+                m
+            }
+        };
+        flavor
+            .modules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(sha, module.clone());
+        Ok(module)
+    }
+}
+
+impl Flavor {
+    fn new(config: &EngineConfig, fuel: bool) -> Result<Flavor, Error> {
+        let mut wt = wasmtime::Config::new();
+        wt.epoch_interruption(true)
+            .consume_fuel(fuel)
+            .max_wasm_stack(config.max_wasm_stack)
+            .parallel_compilation(true);
+        if config.pooling {
+            let mut pool = wasmtime::PoolingAllocationConfig::default();
+            pool.total_core_instances(256)
+                .total_memories(256)
+                .total_tables(256);
+            pool.table_elements(100_000);
+            wt.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+        }
+        let engine = wasmtime::Engine::new(&wt).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidManifest,
+                format!("cannot start wasmtime: {e:#}"),
+            )
+        })?;
+        let linker = env_fns::linker(&engine)?;
+        let fingerprint = fingerprint(&engine, config, fuel);
+        Ok(Flavor {
+            engine,
+            linker,
+            wasi_linker: OnceLock::new(),
+            modules: Mutex::new(HashMap::new()),
+            fingerprint,
+        })
+    }
+}
+
+impl Flavor {
+    /// The base linker, with WASI preview 1 added when `wasi` is on.
+    pub fn linker(&self, wasi: bool) -> Result<&Linker<CurrentPlugin>, Error> {
+        if !wasi {
+            return Ok(&self.linker);
+        }
+        self.wasi_linker
+            .get_or_init(|| {
+                let mut l = self.linker.clone();
+                wasmtime_wasi::p1::add_to_linker_sync(&mut l, |s: &mut CurrentPlugin| s.wasi_ctx())
+                    .map_err(|e| {
+                        Error::new(
+                            ErrorKind::InvalidManifest,
+                            format!("cannot link WASI: {e:#}"),
+                        )
+                    })?;
+                Ok(l)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// Distinguishes cache entries of engines whose compiled code differs.
+fn fingerprint(engine: &wasmtime::Engine, config: &EngineConfig, fuel: bool) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut h);
+    (
+        fuel,
+        config.max_wasm_stack,
+        config.pooling,
+        env!("CARGO_PKG_VERSION"),
+    )
+        .hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// Advances the epoch of every wasmtime engine until the [`Engine`] is dropped.
+fn spawn_ticker(engine: Weak<EngineInner>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("polyplug-epoch".into())
+        .spawn(move || loop {
+            std::thread::sleep(TICK);
+            let Some(inner) = engine.upgrade() else {
+                return;
+            };
+            inner.plain.engine.increment_epoch();
+            if let Some(Ok(f)) = inner.fueled.get() {
+                f.engine.increment_epoch();
+            }
+        })?;
+    Ok(())
+}
+
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,47 @@
+//! polyplug-host runs Extism plugins on wasmtime, with the Extism ABI
+//! (`extism:host/env`) implemented natively in Rust on host-owned memory.
+//!
+//! ```
+//! use polyplug_host::{Engine, EngineConfig, Manifest, Plugin, Wasm};
+//!
+//! // A plugin that echoes its input: output = input.
+//! let wat = r#"(module
+//!   (import "extism:host/env" "input_offset" (func $in (result i64)))
+//!   (import "extism:host/env" "input_length" (func $len (result i64)))
+//!   (import "extism:host/env" "output_set" (func $out (param i64 i64)))
+//!   (memory (export "memory") 1)
+//!   (func (export "echo") (result i32)
+//!     (call $out (call $in) (call $len))
+//!     (i32.const 0)))"#;
+//! let engine = Engine::with_config(EngineConfig { cache_dir: None, ..EngineConfig::default() })?;
+//! let manifest = Manifest::new(Wasm::data(wat)).with_timeout_ms(1_000);
+//! let mut plugin = Plugin::builder(&engine, manifest).build()?;
+//! assert_eq!(plugin.call("echo", b"hi")?, b"hi");
+//! # Ok::<(), polyplug_host::Error>(())
+//! ```
+//!
+//! Errors carry an [`ErrorKind`] to branch on (timeout, trap, plugin-error, ...).
+//! After a trap-like failure the next call runs on a fresh instance.
+
+mod cache;
+mod current_plugin;
+mod engine;
+mod env_fns;
+mod error;
+mod host_fns;
+mod http;
+mod kernel;
+mod limits;
+mod log;
+mod manifest;
+mod plugin;
+mod wasi;
+
+pub use current_plugin::CurrentPlugin;
+pub use engine::{Engine, EngineConfig};
+pub use error::{Error, ErrorKind};
+pub use host_fns::HostFunction;
+pub use log::LogLevel;
+pub use manifest::{Manifest, MemoryLimits, Wasm};
+pub use plugin::{Plugin, PluginBuilder};
+pub use wasmtime::{Val, ValType};

@@ -1,0 +1,514 @@
+//! [`Plugin`] and its builder: one loaded module, instantiated lazily from an
+//! `InstancePre`, called through the Extism ABI or as a plain numeric export.
+//!
+//! An instance lives across calls (vars persist) until a call unwinds through a
+//! trap; then it is dropped and the next call starts from a fresh one, because
+//! whatever the guest was doing when it trapped may have left it inconsistent.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::{ExternType, Instance, InstancePre, Store, Trap, TypedFunc, Val, ValType};
+
+use crate::current_plugin::{CurrentPlugin, Shared};
+use crate::engine::Engine;
+use crate::env_fns::{self, ENV};
+use crate::error::{Error, ErrorKind};
+use crate::host_fns::HostFunction;
+use crate::limits::{on_epoch, ticks_until, FAR};
+use crate::log::{LogLevel, Logger};
+use crate::manifest::{Manifest, DEFAULT_MAX_HTTP_RESPONSE_BYTES, DEFAULT_MAX_VAR_BYTES};
+use crate::wasi;
+
+const WASI: &str = "wasi_snapshot_preview1";
+
+/// Configures a [`Plugin`] before it is loaded.
+pub struct PluginBuilder {
+    engine: Engine,
+    manifest: Manifest,
+    wasi: bool,
+    host_fns: Vec<HostFunction>,
+    level: LogLevel,
+    logger: Option<crate::log::LogFn>,
+    fuel: Option<u64>,
+    user_data: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl PluginBuilder {
+    /// Links WASI preview 1 (Go plugins and wasm32-wasip1 builds need it).
+    pub fn with_wasi(mut self, on: bool) -> Self {
+        self.wasi = on;
+        self
+    }
+
+    pub fn with_host_function(mut self, f: HostFunction) -> Self {
+        self.host_fns.push(f);
+        self
+    }
+
+    /// Logs below this level are dropped before they reach the logger (default Info).
+    pub fn with_log_level(mut self, level: LogLevel) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// Where plugin logs go; stderr when not set.
+    pub fn with_logger(mut self, f: impl Fn(LogLevel, &str) + Send + Sync + 'static) -> Self {
+        self.logger = Some(Arc::new(f));
+        self
+    }
+
+    /// Gives each call this much fuel; running out fails the call with `OutOfFuel`.
+    pub fn with_fuel(mut self, fuel: u64) -> Self {
+        self.fuel = Some(fuel);
+        self
+    }
+
+    /// A value host functions can read with [`CurrentPlugin::user_data`].
+    pub fn with_user_data<T: Any + Send + Sync>(mut self, data: T) -> Self {
+        self.user_data = Some(Arc::new(data));
+        self
+    }
+
+    /// Loads (or takes from the cache) and links the module; no guest code runs yet.
+    pub fn build(self) -> Result<Plugin, Error> {
+        let flavor = self.engine.flavor(self.fuel.is_some())?;
+        let wasm = self.manifest.main_wasm()?;
+        let module = self.engine.load(flavor, wasm)?;
+        if self.wasi {
+            wasi::check_paths(&self.manifest)?;
+        }
+        check_imports(&module, self.wasi, &self.host_fns)?;
+
+        let base = flavor.linker(self.wasi)?;
+        let pre = if self.host_fns.is_empty() {
+            base.instantiate_pre(&module)
+        } else {
+            let mut linker = base.clone();
+            for f in &self.host_fns {
+                f.define(&mut linker)?;
+            }
+            linker.instantiate_pre(&module)
+        }
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::UnknownImport,
+                format!("the module's imports do not link: {e:#}"),
+            )
+        })?;
+
+        let logger = match self.logger {
+            Some(sink) => Logger {
+                level: self.level,
+                sink,
+            },
+            None => Logger::stderr(self.level),
+        };
+        let memory = &self.manifest.memory;
+        let shared = Shared {
+            max_var_bytes: memory.max_var_bytes.unwrap_or(DEFAULT_MAX_VAR_BYTES),
+            max_http_response_bytes: memory
+                .max_http_response_bytes
+                .unwrap_or(DEFAULT_MAX_HTTP_RESPONSE_BYTES),
+            memory_budget: memory.max_pages.map(|p| u64::from(p) * 64 * 1024),
+            manifest: self.manifest,
+            logger,
+            user_data: self.user_data,
+        };
+        Ok(Plugin {
+            _engine: self.engine.clone(),
+            pre,
+            shared: Arc::new(shared),
+            wasi: self.wasi,
+            fuel: self.fuel,
+            live: None,
+        })
+    }
+}
+
+/// A loaded plugin. Calls take `&mut self`: one call at a time per plugin.
+pub struct Plugin {
+    /// Keeps the epoch ticker alive as long as any plugin runs.
+    _engine: Engine,
+    pre: InstancePre<CurrentPlugin>,
+    shared: Arc<Shared>,
+    wasi: bool,
+    fuel: Option<u64>,
+    live: Option<Live>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("wasi", &self.wasi)
+            .field("fuel", &self.fuel)
+            .field("live", &self.live.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Live {
+    store: Store<CurrentPlugin>,
+    instance: Instance,
+    exports: HashMap<String, Export>,
+}
+
+#[derive(Clone)]
+enum Export {
+    Code(TypedFunc<(), i32>),
+    Unit(TypedFunc<(), ()>),
+}
+
+impl Plugin {
+    pub fn builder(engine: &Engine, manifest: Manifest) -> PluginBuilder {
+        PluginBuilder {
+            engine: engine.clone(),
+            manifest,
+            wasi: false,
+            host_fns: Vec::new(),
+            level: LogLevel::Info,
+            logger: None,
+            fuel: None,
+            user_data: None,
+        }
+    }
+
+    /// Whether the module exports a function with this name.
+    pub fn function_exists(&self, function: &str) -> bool {
+        matches!(
+            self.pre.module().get_export(function),
+            Some(ExternType::Func(_))
+        )
+    }
+
+    /// Parameter and result types of an exported function.
+    pub fn function_type(&self, function: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
+        match self.pre.module().get_export(function)? {
+            ExternType::Func(f) => Some((f.params().collect(), f.results().collect())),
+            _ => None,
+        }
+    }
+
+    /// Extism-ABI call: sets the input, calls the export (`() -> i32` or `() -> ()`),
+    /// and returns the output bytes.
+    pub fn call(&mut self, function: &str, input: &[u8]) -> Result<Vec<u8>, Error> {
+        let deadline = self.deadline();
+        let export = self.export(function, deadline)?;
+        let live = self.live.as_mut().expect("export() leaves a live instance");
+        let store = &mut live.store;
+        begin(store, deadline, self.fuel)?;
+        let s = store.data_mut();
+        let handle = s.memory_new(input)?;
+        s.kernel.input = (handle, input.len() as u64);
+
+        let result = match export {
+            Export::Code(f) => f.call(&mut *store, ()),
+            Export::Unit(f) => f.call(&mut *store, ()).map(|()| 0),
+        };
+        store.data_mut().deadline = None;
+        let s = store.data();
+        let plugin_error = match s.kernel.error {
+            0 => None,
+            h => Some(String::from_utf8_lossy(s.kernel.block(h).unwrap_or_default()).into_owned()),
+        };
+        match result {
+            Ok(rc) => {
+                if let Some(message) = plugin_error.filter(|m| !m.is_empty()) {
+                    return Err(Error::new(ErrorKind::PluginError, message));
+                }
+                if rc != 0 {
+                    return Err(Error::new(
+                        ErrorKind::PluginError,
+                        format!("`{function}` returned non-zero exit code {rc}"),
+                    ));
+                }
+                Ok(s.kernel.output_bytes().to_vec())
+            }
+            Err(e) => {
+                let output = s.kernel.output_bytes().to_vec();
+                let err = classify(store, e, function, self.shared.manifest.timeout_ms);
+                self.live = None;
+                match err {
+                    Ok(()) if plugin_error.is_none() => Ok(output),
+                    Ok(()) => Err(Error::new(
+                        ErrorKind::PluginError,
+                        plugin_error.unwrap_or_default(),
+                    )),
+                    Err(err) => Err(match plugin_error.filter(|m| !m.is_empty()) {
+                        Some(m) => Error::new(err.kind(), format!("{}: {m}", err.message()))
+                            .with_backtrace(err.wasm_backtrace().map(str::to_string)),
+                        None => err,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Calls a plain numeric export (no Extism ABI), e.g. `add(i32, i32) -> i32`.
+    pub fn call_raw(&mut self, function: &str, args: &[Val]) -> Result<Vec<Val>, Error> {
+        let deadline = self.deadline();
+        let timeout_ms = self.shared.manifest.timeout_ms;
+        let fuel = self.fuel;
+        if !self.function_exists(function) {
+            return Err(missing(&self.pre, function));
+        }
+        let live = self.live(deadline)?;
+        let Some(func) = live.instance.get_func(&mut live.store, function) else {
+            return Err(Error::new(
+                ErrorKind::MissingExport,
+                format!("export `{function}` is not a function"),
+            ));
+        };
+        let ty = func.ty(&live.store);
+        let want: Vec<ValType> = ty.params().collect();
+        let types_match = want.len() == args.len()
+            && want
+                .iter()
+                .zip(args)
+                .all(|(t, a)| a.ty(&live.store).is_ok_and(|at| ValType::eq(t, &at)));
+        if !types_match {
+            return Err(Error::new(
+                ErrorKind::MissingExport,
+                format!(
+                    "export `{function}` has type {}, but was given {} argument(s): pass values of the parameter types",
+                    describe_func(&ty),
+                    args.len()
+                ),
+            ));
+        }
+        let mut results = vec![Val::I32(0); ty.results().len()];
+        begin(&mut live.store, deadline, fuel)?;
+        let result = func.call(&mut live.store, args, &mut results);
+        live.store.data_mut().deadline = None;
+        match result {
+            Ok(()) => Ok(results),
+            Err(e) => {
+                let err = classify(&mut live.store, e, function, timeout_ms);
+                self.live = None;
+                err.map(|()| results)
+            }
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.shared
+            .manifest
+            .timeout_ms
+            .map(|ms| Instant::now() + Duration::from_millis(ms))
+    }
+
+    /// The live instance, made (and initialised) now if there is none.
+    fn live(&mut self, deadline: Option<Instant>) -> Result<&mut Live, Error> {
+        if self.live.is_none() {
+            self.live = Some(self.instantiate(deadline)?);
+        }
+        Ok(self.live.as_mut().expect("just set"))
+    }
+
+    fn export(&mut self, function: &str, deadline: Option<Instant>) -> Result<Export, Error> {
+        if let Some(e) = self.live.as_ref().and_then(|l| l.exports.get(function)) {
+            return Ok(e.clone());
+        }
+        if !self.function_exists(function) {
+            return Err(missing(&self.pre, function));
+        }
+        let live = self.live(deadline)?;
+        let Some(func) = live.instance.get_func(&mut live.store, function) else {
+            return Err(Error::new(
+                ErrorKind::MissingExport,
+                format!("export `{function}` is not a function"),
+            ));
+        };
+        let export = if let Ok(f) = func.typed::<(), i32>(&live.store) {
+            Export::Code(f)
+        } else if let Ok(f) = func.typed::<(), ()>(&live.store) {
+            Export::Unit(f)
+        } else {
+            return Err(Error::new(
+                ErrorKind::MissingExport,
+                format!(
+                    "export `{function}` has type {}, not () -> i32 or () -> (): call it as a numeric export (call_raw, `--args`)",
+                    describe_func(&func.ty(&live.store))
+                ),
+            ));
+        };
+        live.exports.insert(function.to_string(), export.clone());
+        Ok(export)
+    }
+
+    fn instantiate(&self, deadline: Option<Instant>) -> Result<Live, Error> {
+        let wasi = if self.wasi {
+            Some(wasi::ctx(&self.shared.manifest)?)
+        } else {
+            None
+        };
+        let engine = self.pre.module().engine();
+        let mut store = Store::new(engine, CurrentPlugin::new(self.shared.clone(), wasi));
+        store.limiter(|s| s as &mut dyn wasmtime::ResourceLimiter);
+        store.epoch_deadline_callback(|mut ctx| on_epoch(ctx.data_mut()));
+        begin(&mut store, deadline, self.fuel)?;
+        let timeout_ms = self.shared.manifest.timeout_ms;
+        let instance = match self.pre.instantiate(&mut store) {
+            Ok(i) => i,
+            Err(e) => {
+                classify(&mut store, e, "instantiation", timeout_ms)?;
+                return Err(Error::new(
+                    ErrorKind::Trap,
+                    "the plugin exited while it was instantiated",
+                ));
+            }
+        };
+        // Reactors (Go's c-shared, wasip1 cdylibs) need their runtime started once.
+        for init in ["_initialize", "__wasm_call_ctors"] {
+            if let Ok(f) = instance.get_typed_func::<(), ()>(&mut store, init) {
+                if let Err(e) = f.call(&mut store, ()) {
+                    classify(&mut store, e, init, timeout_ms)?;
+                }
+                break;
+            }
+        }
+        store.data_mut().deadline = None;
+        Ok(Live {
+            store,
+            instance,
+            exports: HashMap::new(),
+        })
+    }
+}
+
+/// Arms the deadline and fuel and clears the kernel for a new call.
+fn begin(
+    store: &mut Store<CurrentPlugin>,
+    deadline: Option<Instant>,
+    fuel: Option<u64>,
+) -> Result<(), Error> {
+    let s = store.data_mut();
+    s.deadline = deadline;
+    s.pending = None;
+    s.kernel.reset();
+    s.http_status = 0;
+    s.http_headers = None;
+    store.set_epoch_deadline(deadline.map_or(FAR, ticks_until));
+    if let Some(fuel) = fuel {
+        store.set_fuel(fuel).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidManifest,
+                format!("cannot set fuel: {e:#}"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Turns the error that ended a wasm call into a typed [`Error`]; `Ok(())` for a
+/// WASI `proc_exit(0)`, which is a normal end.
+fn classify(
+    store: &mut Store<CurrentPlugin>,
+    e: wasmtime::Error,
+    function: &str,
+    timeout_ms: Option<u64>,
+) -> Result<(), Error> {
+    let backtrace = e
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .map(|b| b.to_string());
+    if let Some(err) = store.data_mut().pending.take() {
+        return Err(err.with_backtrace(backtrace));
+    }
+    if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        if exit.0 == 0 {
+            return Ok(());
+        }
+        return Err(Error::new(
+            ErrorKind::Exit,
+            format!("`{function}` called proc_exit({})", exit.0),
+        ));
+    }
+    let (kind, message) = match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => (
+            ErrorKind::Timeout,
+            format!(
+                "`{function}` ran past timeout_ms = {}",
+                timeout_ms.unwrap_or_default()
+            ),
+        ),
+        Some(Trap::OutOfFuel) => (
+            ErrorKind::OutOfFuel,
+            format!("`{function}` ran out of fuel: give it more with with_fuel / --fuel"),
+        ),
+        Some(Trap::StackOverflow) => (
+            ErrorKind::StackOverflow,
+            format!("`{function}` exhausted the wasm call stack (unbounded recursion?)"),
+        ),
+        Some(trap) => (ErrorKind::Trap, format!("`{function}` trapped: {trap}")),
+        None => (ErrorKind::Trap, format!("`{function}` failed: {e:#}")),
+    };
+    Err(Error::new(kind, message).with_backtrace(backtrace))
+}
+
+fn missing(pre: &InstancePre<CurrentPlugin>, function: &str) -> Error {
+    let mut names: Vec<&str> = pre
+        .module()
+        .exports()
+        .filter(|e| matches!(e.ty(), ExternType::Func(_)))
+        .map(|e| e.name())
+        .collect();
+    names.sort_unstable();
+    Error::new(
+        ErrorKind::MissingExport,
+        format!(
+            "the plugin has no export `{function}`: it exports {}",
+            names.join(", ")
+        ),
+    )
+}
+
+fn describe_func(ty: &wasmtime::FuncType) -> String {
+    let list = |it: &mut dyn Iterator<Item = ValType>| {
+        it.map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+    };
+    format!(
+        "({}) -> ({})",
+        list(&mut ty.params()),
+        list(&mut ty.results())
+    )
+}
+
+/// Every import must be something this host defines; say which one is not.
+fn check_imports(
+    module: &wasmtime::Module,
+    wasi: bool,
+    host_fns: &[HostFunction],
+) -> Result<(), Error> {
+    for import in module.imports() {
+        let (m, n) = (import.module(), import.name());
+        let provided = (m == ENV && env_fns::NAMES.contains(&n))
+            || (wasi && m == WASI)
+            || host_fns.iter().any(|f| f.namespace == m && f.name == n);
+        if provided {
+            continue;
+        }
+        let what = match import.ty() {
+            ExternType::Func(f) => format!("function {}", describe_func(&f)),
+            ExternType::Memory(_) => "a memory".to_string(),
+            ExternType::Table(_) => "a table".to_string(),
+            ExternType::Global(_) => "a global".to_string(),
+            _ => "an item".to_string(),
+        };
+        let fix = if m == WASI {
+            "enable WASI (PluginBuilder::with_wasi(true), `polyplug call --wasi`)"
+        } else if m == ENV {
+            "it is not an Extism env function; rebuild the plugin with a current PDK"
+        } else {
+            "register it with PluginBuilder::with_host_function"
+        };
+        return Err(Error::new(
+            ErrorKind::UnknownImport,
+            format!(
+                "the module imports `{m}`.`{n}` ({what}), which this host does not provide: {fix}"
+            ),
+        ));
+    }
+    Ok(())
+}
