@@ -1,17 +1,40 @@
-//! JavaScript plugins (plugins-js/<spec>/index.js): discovered, but not built
-//! yet. The JS compiler (crates/js) fills in `detect` and `build` here.
+//! JavaScript plugins (plugins-js/<spec>/index.js + index.d.ts, the extism-js
+//! layout): built with `extism-js` when it is on PATH, otherwise with the
+//! built-in compiler (crates/js: QuickJS pre-initialised by Wizer), whose
+//! engine module is compiled once for wasm32-wasip1 and reused until its
+//! sources change.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::{BuildContext, Built, Language, Plugin, Provision, Toolchain};
+use super::{
+    command_failure, scrub_env, BuildContext, Built, Language, Plugin, Provision, Toolchain,
+};
 use crate::project::Project;
 
 pub struct Js;
 
-const NOT_YET: &str =
-    "not yet supported: the JavaScript compiler (crates/js) is not wired into build-all yet";
+/// What the built-in compiler's engine build needs (DESIGN.md): Debian's rustc
+/// with std sources for `-Zbuild-std`, and clang + wasi-libc for QuickJS's C.
+const ENGINE_NEEDS: &[&str] = &[
+    "/usr/bin/cargo",
+    "/usr/bin/rustc",
+    "/usr/bin/clang-19",
+    "/usr/bin/llvm-ar-19",
+    "/usr/include/wasm32-wasi",
+    "/usr/lib/wasm32-wasi",
+];
+const APT: &[&str] = &[
+    "rustc-web",
+    "cargo-web",
+    "rust-web-src",
+    "lld-22",
+    "clang-19",
+    "llvm-19",
+    "libclang-rt-19-dev-wasm32",
+    "wasi-libc",
+];
 
 impl Language for Js {
     fn name(&self) -> &'static str {
@@ -22,62 +45,237 @@ impl Language for Js {
         "plugins-js"
     }
 
-    fn detect(&self, _project: &Project) -> Toolchain {
+    fn detect(&self, project: &Project) -> Toolchain {
+        if let Ok(extism_js) = which::which("extism-js") {
+            if let Some(version) = super::query(&extism_js, &["--version"], None) {
+                return Toolchain {
+                    ready: true,
+                    strategy: "extism-js".into(),
+                    name: "extism-js",
+                    version: version.split_whitespace().last().unwrap_or("").to_string(),
+                    version_detail: version,
+                    program: extism_js,
+                    ..Toolchain::default()
+                };
+            }
+        }
+        let version = compiler_version(project);
+        let missing: Vec<&str> = ENGINE_NEEDS
+            .iter()
+            .copied()
+            .filter(|p| !Path::new(p).exists())
+            .collect();
+        if !missing.is_empty() {
+            let mut toolchain = Toolchain::missing(
+                "polyplug-js",
+                format!(
+                    "the built-in JS compiler needs {} : run `cargo xtask setup` as root, or `apt-get install -y {}` (or put extism-js on PATH)",
+                    missing.join(", "),
+                    APT.join(" ")
+                ),
+            );
+            toolchain.version = version;
+            return toolchain;
+        }
         Toolchain {
-            strategy: "unsupported".into(),
-            ..Toolchain::missing("js", NOT_YET)
+            ready: true,
+            strategy: "builtin".into(),
+            name: "polyplug-js",
+            version_detail: format!("polyplug-js {version} (QuickJS via rquickjs)"),
+            version,
+            ..Toolchain::default()
         }
     }
 
     fn provision(&self) -> Provision {
-        // What the QuickJS engine's C needs when it is built for wasm32-wasip1 (DESIGN.md).
         Provision {
-            apt_packages: vec![
-                "clang-19",
-                "llvm-19",
-                "libclang-rt-19-dev-wasm32",
-                "wasi-libc",
-            ],
+            apt_packages: APT.to_vec(),
             ..Provision::default()
         }
     }
 
-    fn discover(&self, project: &Project, _toolchain: &Toolchain) -> Result<Vec<Plugin>> {
+    fn discover(&self, project: &Project, toolchain: &Toolchain) -> Result<Vec<Plugin>> {
         let dir = project.root.join(self.source_dir());
         if !dir.is_dir() {
             return Ok(Vec::new());
         }
+        // The built-in compiler and its engine are inputs of every artifact.
+        let compiler: Vec<PathBuf> = if toolchain.strategy == "extism-js" {
+            Vec::new()
+        } else {
+            [
+                "crates/js/src",
+                "crates/js/Cargo.toml",
+                "crates/js-engine/src",
+                "crates/js-engine/Cargo.toml",
+                "crates/js-engine/Cargo.lock",
+            ]
+            .iter()
+            .map(|p| project.root.join(p))
+            .filter(|p| p.exists())
+            .collect()
+        };
         let mut plugins = Vec::new();
         for entry in
             std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?
         {
             let path: PathBuf = entry?.path();
-            if path.join("index.js").is_file() {
-                plugins.push(Plugin {
-                    lang: self.name(),
-                    spec: path
-                        .file_name()
-                        .unwrap_or_default()
-                        .to_string_lossy()
-                        .into_owned(),
-                    dir: path.clone(),
-                    target: "wasm32-wasip1".into(),
-                    inputs: vec![path],
-                    id: String::new(),
-                });
+            if !path.is_dir() {
+                continue;
             }
+            if !path.join("index.js").is_file() {
+                if path.join("index.d.ts").is_file() {
+                    anyhow::bail!(
+                        "{} has index.d.ts but no index.js: add the plugin's code or remove the folder",
+                        project.display_path(&path)
+                    );
+                }
+                continue;
+            }
+            let mut inputs = vec![path.clone()];
+            inputs.extend(compiler.iter().cloned());
+            plugins.push(Plugin {
+                lang: self.name(),
+                spec: path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+                dir: path,
+                target: "wasm32-wasip1".into(),
+                inputs,
+                id: String::new(),
+            });
         }
         plugins.sort_by(|a, b| a.spec.cmp(&b.spec));
         Ok(plugins)
     }
 
-    fn build(&self, _ctx: &BuildContext, _toolchain: &Toolchain, batch: &[Plugin]) -> Vec<Built> {
+    /// One batch: the compiler and its engine are built once, then each plugin.
+    fn batches(&self, plugins: Vec<Plugin>) -> Vec<Vec<Plugin>> {
+        if plugins.is_empty() {
+            Vec::new()
+        } else {
+            vec![plugins]
+        }
+    }
+
+    fn build(&self, ctx: &BuildContext, toolchain: &Toolchain, batch: &[Plugin]) -> Vec<Built> {
+        let compiler = if toolchain.strategy == "extism-js" {
+            Ok(Compiler::ExtismJs(toolchain.program.clone()))
+        } else {
+            builtin(ctx)
+        };
         batch
             .iter()
-            .map(|p| Built {
-                spec: p.spec.clone(),
-                result: Err(NOT_YET.to_string()),
+            .map(|plugin| Built {
+                spec: plugin.spec.clone(),
+                result: compiler
+                    .as_ref()
+                    .map_err(Clone::clone)
+                    .and_then(|c| build_one(ctx, c, plugin)),
             })
             .collect()
     }
+}
+
+enum Compiler {
+    ExtismJs(PathBuf),
+    Builtin { binary: PathBuf, engine: PathBuf },
+}
+
+/// The crate's version, read from crates/js/Cargo.toml without building it.
+fn compiler_version(project: &Project) -> String {
+    std::fs::read_to_string(project.root.join("crates/js/Cargo.toml"))
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                l.strip_prefix("version = \"")
+                    .map(|v| v.trim_end_matches('"').to_string())
+            })
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Builds the polyplug-js binary (the workspace's own cargo) and the engine
+/// module (cached by cargo's freshness check).
+fn builtin(ctx: &BuildContext) -> Result<Compiler, String> {
+    let root = &ctx.project.root;
+    let sh = xshell::Shell::new().map_err(|e| format!("cannot start cargo: {e}"))?;
+    sh.change_dir(root);
+    let target = root.join("target");
+    let shown = "`cargo build -q -p polyplug-js`".to_string();
+    let out = scrub_env(sh.cmd("cargo").args(["build", "-q", "-p", "polyplug-js"]))
+        .env("CARGO_TARGET_DIR", &target)
+        .quiet()
+        .ignore_status()
+        .output()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if !out.status.success() {
+        return Err(command_failure(&shown, &out));
+    }
+    let binary = target.join("debug/polyplug-js");
+    let shown = format!("`{} engine --target-dir target`", binary.display());
+    let out = scrub_env(
+        sh.cmd(&binary)
+            .args(["engine", "--target-dir"])
+            .arg(&target),
+    )
+    .quiet()
+    .ignore_status()
+    .output()
+    .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if !out.status.success() {
+        return Err(command_failure(&shown, &out));
+    }
+    let engine = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    Ok(Compiler::Builtin { binary, engine })
+}
+
+fn build_one(ctx: &BuildContext, compiler: &Compiler, plugin: &Plugin) -> Result<PathBuf, String> {
+    let out_dir = ctx.project.wasm_build_dir("js");
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let out = out_dir.join(format!("{}.wasm", plugin.spec));
+    let _ = std::fs::remove_file(&out);
+    let sh = xshell::Shell::new().map_err(|e| format!("cannot start the JS compiler: {e}"))?;
+    sh.change_dir(&plugin.dir);
+    let (program, args): (&Path, Vec<String>) = match compiler {
+        Compiler::ExtismJs(program) => (
+            program,
+            vec![
+                "index.js".into(),
+                "-i".into(),
+                "index.d.ts".into(),
+                "-o".into(),
+                out.to_string_lossy().into_owned(),
+            ],
+        ),
+        Compiler::Builtin { binary, engine } => (
+            binary,
+            vec![
+                "build".into(),
+                ".".into(),
+                "-o".into(),
+                out.to_string_lossy().into_owned(),
+                "--engine".into(),
+                engine.to_string_lossy().into_owned(),
+            ],
+        ),
+    };
+    let shown = format!(
+        "`{} {}` in {}",
+        program.display(),
+        args.join(" "),
+        ctx.project.display_path(&plugin.dir)
+    );
+    let result = scrub_env(sh.cmd(program).args(&args))
+        .quiet()
+        .ignore_status()
+        .output()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if !result.status.success() || !out.is_file() {
+        return Err(command_failure(&shown, &result));
+    }
+    Ok(out)
 }

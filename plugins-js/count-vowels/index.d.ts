@@ -1,0 +1,3 @@
+declare module "main" {
+  export function count_vowels(): I32;
+}

@@ -1,0 +1,4 @@
+declare module "main" {
+  export function fail(): I32;
+  export function panic(): I32;
+}

@@ -1,0 +1,3 @@
+declare module "main" {
+  export function greet(): I32;
+}

@@ -1,0 +1,3 @@
+declare module "main" {
+  export function fetch(): I32;
+}

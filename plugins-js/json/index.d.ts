@@ -1,0 +1,3 @@
+declare module "main" {
+  export function summarize(): I32;
+}
