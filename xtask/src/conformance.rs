@@ -2,8 +2,6 @@
 //! binary (crates/conformance) over the artifacts with the same filters, and
 //! exits with its exit code.
 
-use std::path::Path;
-
 use anyhow::{Context, Result};
 
 use crate::build_all::{build_all, Options};
@@ -49,29 +47,12 @@ impl flags::Conformance {
             args.extend(["--shard".into(), shard.clone()]);
         }
 
-        // The workspace's own cargo and toolchain (the ones running xtask, so
-        // the environment is kept as is), not the wasm one.
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let sh = xshell::Shell::new()?;
-        sh.change_dir(&project.root);
-        // The suite of the checkout under test, or else of the one xtask was
-        // built from (a --root holding only plugins, as in tests).
-        let workspace = if project.root.join("crates/conformance/Cargo.toml").is_file() {
-            project.root.clone()
-        } else {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-        };
-        let cmd = sh
-            .cmd(&cargo)
-            .arg("run")
-            .arg("-q")
-            .arg("--manifest-path")
-            .arg(workspace.join("Cargo.toml"))
-            .args(["-p", "polyplug-conformance", "--"])
-            .args(&args);
-        let status = std::process::Command::from(cmd)
+        let tools = crate::tools::build(project)?;
+        let status = std::process::Command::new(&tools.conformance)
+            .args(&args)
+            .current_dir(&project.root)
             .status()
-            .context("cannot run the conformance suite with cargo")?;
+            .with_context(|| format!("cannot run {}", tools.conformance.display()))?;
         let code = status.code().unwrap_or(1);
         if code != 0 {
             std::process::exit(code);

@@ -16,6 +16,7 @@ mod project;
 mod provision;
 mod selection;
 mod setup;
+mod tools;
 
 use std::process::ExitCode;
 

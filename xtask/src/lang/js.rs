@@ -197,25 +197,19 @@ fn compiler_version(project: &Project) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Builds the polyplug-js binary (the workspace's own cargo) and the engine
-/// module (cached by cargo's freshness check).
+/// Builds the polyplug-js binary (with the suite runner, see tools.rs) and
+/// the engine module (cached by cargo's freshness check).
 fn builtin(ctx: &BuildContext) -> Result<Compiler, String> {
-    let root = &ctx.project.root;
-    let sh = xshell::Shell::new().map_err(|e| format!("cannot start cargo: {e}"))?;
-    sh.change_dir(root);
-    let target = root.join("target");
-    let shown = "`cargo build -q -p polyplug-js`".to_string();
-    let out = scrub_env(sh.cmd("cargo").args(["build", "-q", "-p", "polyplug-js"]))
-        .env("CARGO_TARGET_DIR", &target)
-        .quiet()
-        .ignore_status()
-        .output()
-        .map_err(|e| format!("cannot run {shown}: {e}"))?;
-    if !out.status.success() {
-        return Err(command_failure(&shown, &out));
-    }
-    let binary = target.join("debug/polyplug-js");
-    let shown = format!("`{} engine --target-dir target`", binary.display());
+    let binary = crate::tools::build(&ctx.project)
+        .map_err(|e| format!("{e:#}"))?
+        .js;
+    let target = crate::tools::workspace(&ctx.project).join("target");
+    let sh = xshell::Shell::new().map_err(|e| format!("cannot start the JS compiler: {e}"))?;
+    let shown = format!(
+        "`{} engine --target-dir {}`",
+        binary.display(),
+        target.display()
+    );
     let out = scrub_env(
         sh.cmd(&binary)
             .args(["engine", "--target-dir"])

@@ -1,0 +1,63 @@
+//! The workspace's own binaries that xtask drives (the suite runner and the
+//! built-in JS compiler), built in one cargo invocation so wasmtime is
+//! compiled once for both instead of once per binary's feature set.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::lang::{command_failure, scrub_env};
+use crate::project::Project;
+
+pub struct Tools {
+    pub conformance: PathBuf,
+    pub js: PathBuf,
+}
+
+/// The workspace holding crates/: the project's own, or else the checkout
+/// xtask was built from (a --root holding only plugins, as in tests).
+pub fn workspace(project: &Project) -> PathBuf {
+    if project.root.join("crates/conformance/Cargo.toml").is_file() {
+        project.root.clone()
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .canonicalize()
+            .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+    }
+}
+
+/// Builds (or finds fresh) polyplug-conformance and polyplug-js with the
+/// rustup toolchain's cargo, into the workspace's target/debug.
+pub fn build(project: &Project) -> Result<Tools> {
+    let workspace = workspace(project);
+    let target = workspace.join("target");
+    let sh = xshell::Shell::new()?;
+    sh.change_dir(&workspace);
+    let shown = "`cargo build -p polyplug-conformance -p polyplug-js`";
+    let out = scrub_env(sh.cmd("cargo").args([
+        "build",
+        "-q",
+        "-p",
+        "polyplug-conformance",
+        "-p",
+        "polyplug-js",
+    ]))
+    .env("CARGO_TARGET_DIR", &target)
+    .quiet()
+    .ignore_status()
+    .output()
+    .with_context(|| format!("cannot run {shown}: is cargo on PATH?"))?;
+    if !out.status.success() {
+        bail!("{}", command_failure(shown, &out));
+    }
+    let bin = |name: &str| {
+        target
+            .join("debug")
+            .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+    };
+    Ok(Tools {
+        conformance: bin("polyplug-conformance"),
+        js: bin("polyplug-js"),
+    })
+}
