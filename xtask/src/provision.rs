@@ -76,10 +76,7 @@ pub fn ensure(
         if !toolchain.ready && !provision.apt_packages.is_empty() {
             let missing = apt_missing(&provision.apt_packages);
             if !missing.is_empty() {
-                let install = format!(
-                    "apt-get install -y --no-install-recommends {}",
-                    missing.join(" ")
-                );
+                let install = format!("apt-get install -y {}", missing.join(" "));
                 if root && which::which("apt-get").is_ok() {
                     apt_install(&missing, &updated)?;
                     outcome
@@ -152,17 +149,14 @@ fn apt_install(packages: &[&str], updated: &Cell<bool>) -> Result<()> {
             .run()
             .map_err(|e| anyhow::anyhow!("`apt-get update` failed: {e}"))?;
     }
-    xshell::cmd!(
-        sh,
-        "apt-get install -y --no-install-recommends {packages...}"
-    )
-    .run()
-    .map_err(|e| {
-        anyhow::anyhow!(
-            "installing {} failed: {e}: check the apt sources and run the command again",
-            packages.join(" ")
-        )
-    })?;
+    xshell::cmd!(sh, "apt-get install -y {packages...}")
+        .run()
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "installing {} failed: {e}: check the apt sources and run the command again",
+                packages.join(" ")
+            )
+        })?;
     Ok(())
 }
 

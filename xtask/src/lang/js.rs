@@ -69,7 +69,7 @@ impl Language for Js {
             let mut toolchain = Toolchain::missing(
                 "polyplug-js",
                 format!(
-                    "the built-in JS compiler needs {} : run `cargo xtask setup` as root, or `apt-get install -y {}` (or put extism-js on PATH)",
+                    "the built-in JS compiler needs {}: run `cargo xtask setup` as root, or `apt-get install -y {}` (or put extism-js on PATH)",
                     missing.join(", "),
                     APT.join(" ")
                 ),

@@ -56,7 +56,7 @@ impl Language for Rust {
                 "rustc",
                 format!(
                     "no Rust toolchain can build wasm: run `cargo xtask setup`, i.e. `rustup target add {}`, \
-                     or as root `apt-get install -y --no-install-recommends {}`",
+                     or as root `apt-get install -y {}`",
                     TARGETS.join(" "),
                     APT.join(" ")
                 ),
