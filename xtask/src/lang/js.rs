@@ -153,11 +153,7 @@ impl Language for Js {
 
     /// One batch: the compiler and its engine are built once, then each plugin.
     fn batches(&self, plugins: Vec<Plugin>) -> Vec<Vec<Plugin>> {
-        if plugins.is_empty() {
-            Vec::new()
-        } else {
-            vec![plugins]
-        }
+        super::one_batch(plugins)
     }
 
     fn build(&self, ctx: &BuildContext, toolchain: &Toolchain, batch: &[Plugin]) -> Vec<Built> {

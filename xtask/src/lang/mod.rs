@@ -144,6 +144,16 @@ pub struct Built {
     pub result: Result<PathBuf, String>,
 }
 
+/// All plugins in one unit of work (none when there are none), for languages
+/// whose builds share a compiler run or a lock.
+pub fn one_batch(plugins: Vec<Plugin>) -> Vec<Vec<Plugin>> {
+    if plugins.is_empty() {
+        Vec::new()
+    } else {
+        vec![plugins]
+    }
+}
+
 /// Drops what the outer `cargo xtask` put into the environment, so the inner
 /// toolchains pick their own cargo, rustc, target dir and flags.
 pub fn scrub_env(mut cmd: Cmd<'_>) -> Cmd<'_> {

@@ -189,11 +189,7 @@ impl Language for Rust {
     /// parallel cargos would only wait on each other's lock. Inside it, one
     /// `cargo build -p a -p b ...` per target triple.
     fn batches(&self, plugins: Vec<Plugin>) -> Vec<Vec<Plugin>> {
-        if plugins.is_empty() {
-            Vec::new()
-        } else {
-            vec![plugins]
-        }
+        super::one_batch(plugins)
     }
 
     fn build(&self, ctx: &BuildContext, toolchain: &Toolchain, batch: &[Plugin]) -> Vec<Built> {
