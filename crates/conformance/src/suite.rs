@@ -265,4 +265,38 @@ mod tests {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
     }
+
+    /// On the project's real fixtures: for every N, the shards 1/N..N/N
+    /// together select every case exactly once.
+    #[test]
+    fn shards_cover_every_real_case_exactly_once() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let suite = Suite::load(&root).unwrap();
+        let id = |(spec, case): (&Spec, &Case)| format!("{}::{}", spec.name, case.name);
+        let all: Vec<String> = suite
+            .selected(&Filter::default())
+            .into_iter()
+            .map(id)
+            .collect();
+        assert!(all.len() > 50, "{all:?}");
+        for count in 1..=7 {
+            let mut seen: Vec<String> = (1..=count)
+                .flat_map(|index| {
+                    let filter = Filter {
+                        shard: Some(Shard { index, count }),
+                        ..Filter::default()
+                    };
+                    suite
+                        .selected(&filter)
+                        .into_iter()
+                        .map(id)
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            seen.sort();
+            let mut expected = all.clone();
+            expected.sort();
+            assert_eq!(seen, expected, "{count} shards");
+        }
+    }
 }
