@@ -298,7 +298,10 @@ fn the_disk_cache_is_used_across_runs() {
     let env = Env::new();
     assert_exit(&env.call(&["echo", "--input", "a"]), 0);
     let entries = std::fs::read_dir(env.path("cache")).unwrap().count();
-    assert_eq!(entries, 1);
+    assert_eq!(
+        entries, 2,
+        "the plugin and the engine's kernel accessor module"
+    );
     let out = env.call(&["echo", "--input", "b"]);
     assert_exit(&out, 0);
     assert_eq!(text(&out.stdout), "b\n");

@@ -14,6 +14,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use wasmtime::{Linker, Module};
 
+use crate::accessor::{self, Accessor};
 use crate::cache::{self, DiskCache};
 use crate::current_plugin::CurrentPlugin;
 use crate::env_fns;
@@ -52,6 +53,9 @@ pub(crate) struct Flavor {
     /// Made on first use: linking WASI costs a new engine time most plugins never need.
     wasi_linker: OnceLock<Result<Linker<CurrentPlugin>, Error>>,
     modules: Mutex<HashMap<[u8; 32], Module>>,
+    /// The kernel accessor module, compiled (or loaded from the disk cache) when
+    /// the first instance is made.
+    accessor: OnceLock<Result<Accessor, Error>>,
     fingerprint: String,
 }
 
@@ -169,6 +173,19 @@ impl Engine {
         self.module(flavor, &bytes, sha)
     }
 
+    /// The kernel accessor module of `flavor`, through the same caches as plugins.
+    pub(crate) fn accessor<'f>(&self, flavor: &'f Flavor) -> Result<&'f Accessor, Error> {
+        flavor
+            .accessor
+            .get_or_init(|| {
+                let wat = accessor::wat();
+                let module = self.module(flavor, wat.as_bytes(), sha256(wat.as_bytes()))?;
+                Accessor::from_module(module)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
     /// Compiles `wasm` (binary or WAT text), or takes it from the memory or disk cache.
     fn module(&self, flavor: &Flavor, wasm: &[u8], sha: [u8; 32]) -> Result<Module, Error> {
         if let Some(m) = flavor
@@ -220,10 +237,14 @@ impl Flavor {
         wt.epoch_interruption(true)
             .consume_fuel(fuel)
             .max_wasm_stack(config.max_wasm_stack)
+            // The kernel memory is a shared memory so it can be pooled (accessor.rs).
+            .wasm_threads(true)
+            .shared_memory(true)
             .parallel_compilation(true);
         if config.pooling {
             let mut pool = wasmtime::PoolingAllocationConfig::default();
-            pool.total_core_instances(256)
+            // Each plugin instance comes with a kernel accessor instance.
+            pool.total_core_instances(512)
                 .total_memories(256)
                 .total_tables(256);
             pool.table_elements(100_000);
@@ -242,6 +263,7 @@ impl Flavor {
             linker,
             wasi_linker: OnceLock::new(),
             modules: Mutex::new(HashMap::new()),
+            accessor: OnceLock::new(),
             fingerprint,
         })
     }

@@ -1,6 +1,10 @@
 //! The `extism:host/env` functions, implemented natively on [`Kernel`] memory and
 //! linked once per engine.
 //!
+//! Every instance binds the hot accessors (`load_*`, `store_*`, `input_load_*`)
+//! to the wasm ones of `accessor.rs` instead; the native ones here type-check the
+//! plugin's imports when it is built and behave the same.
+//!
 //! The semantics follow the official kernel (handles are offsets, 0 is null,
 //! `free` and `length` ignore unknown handles, `config_get`/`var_get`/`var_set`/
 //! `log_*` take ownership of the handles they are given). Where the official
@@ -58,27 +62,28 @@ type C<'a> = Caller<'a, CurrentPlugin>;
 type R<T> = wasmtime::Result<T>;
 
 fn out_of_bounds(c: &mut C<'_>, function: &str, offset: i64, len: u64) -> wasmtime::Error {
-    let size = c.data().kernel.size();
-    let err = Error::new(
-        ErrorKind::Trap,
-        format!(
-            "{function}: offset {} (+{len} bytes) is outside kernel memory (0..{size})",
-            offset as u64
-        ),
-    );
+    let err = bounds_error(function, offset as u64, len, c.data().kernel.size());
     c.data_mut().fail(err)
 }
 
 fn input_out_of_bounds(c: &mut C<'_>, function: &str, index: i64, len: u64) -> wasmtime::Error {
-    let input_len = c.data().kernel.input.1;
-    let err = Error::new(
-        ErrorKind::Trap,
-        format!(
-            "{function}: index {} (+{len} bytes) is past the input's {input_len} bytes",
-            index as u64
-        ),
-    );
+    let err = input_bounds_error(function, index as u64, len, c.data().kernel.input().1);
     c.data_mut().fail(err)
+}
+
+/// A kernel access outside the arena (also raised for the wasm accessors' traps).
+pub(crate) fn bounds_error(function: &str, offset: u64, len: u64, size: u64) -> Error {
+    Error::new(
+        ErrorKind::Trap,
+        format!("{function}: offset {offset} (+{len} bytes) is outside kernel memory (0..{size})"),
+    )
+}
+
+pub(crate) fn input_bounds_error(function: &str, index: u64, len: u64, input_len: u64) -> Error {
+    Error::new(
+        ErrorKind::Trap,
+        format!("{function}: index {index} (+{len} bytes) is past the input's {input_len} bytes"),
+    )
 }
 
 pub(crate) fn linker(engine: &Engine) -> Result<Linker<CurrentPlugin>, Error> {
@@ -135,10 +140,10 @@ fn define(l: &mut Linker<CurrentPlugin>) -> wasmtime::Result<()> {
     })?;
 
     l.func_wrap(ENV, "input_length", |c: C<'_>| {
-        c.data().kernel.input.1 as i64
+        c.data().kernel.input().1 as i64
     })?;
     l.func_wrap(ENV, "input_offset", |c: C<'_>| {
-        c.data().kernel.input.0 as i64
+        c.data().kernel.input().0 as i64
     })?;
     l.func_wrap(ENV, "input_load_u8", |mut c: C<'_>, i: i64| -> R<i32> {
         match c.data().kernel.input_u8(i as u64) {
@@ -159,7 +164,7 @@ fn define(l: &mut Linker<CurrentPlugin>) -> wasmtime::Result<()> {
             if len != 0 && c.data().kernel.range(p as u64, len as u64).is_none() {
                 return Err(out_of_bounds(&mut c, "input_set", p, len as u64));
             }
-            c.data_mut().kernel.input = (p as u64, len as u64);
+            c.data_mut().kernel.set_input(p as u64, len as u64);
             Ok(())
         },
     )?;

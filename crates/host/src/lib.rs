@@ -1,5 +1,6 @@
 //! polyplug-host runs Extism plugins on wasmtime, with the Extism ABI
-//! (`extism:host/env`) implemented natively in Rust on host-owned memory.
+//! (`extism:host/env`) implemented natively in Rust; the kernel memory is a wasm
+//! memory so the hot byte accessors run as wasm.
 //!
 //! ```
 //! use polyplug_host::{Engine, EngineConfig, Manifest, Plugin, Wasm};
@@ -23,6 +24,7 @@
 //! Errors carry an [`ErrorKind`] to branch on (timeout, trap, plugin-error, ...).
 //! After a trap-like failure the next call runs on a fresh instance.
 
+mod accessor;
 mod cache;
 mod current_plugin;
 mod engine;

@@ -10,11 +10,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmtime::{ExternType, Instance, InstancePre, Store, Trap, TypedFunc, Val, ValType};
+use wasmtime::{
+    Extern, ExternType, Instance, Linker, Module, Store, Trap, TypedFunc, Val, ValType,
+};
 
+use crate::accessor;
 use crate::current_plugin::{CurrentPlugin, Shared};
 use crate::engine::Engine;
-use crate::env_fns::{self, ENV};
+use crate::env_fns::{self, bounds_error, input_bounds_error, ENV};
 use crate::error::{Error, ErrorKind};
 use crate::host_fns::HostFunction;
 use crate::limits::{on_epoch, ticks_until, FAR};
@@ -81,23 +84,46 @@ impl PluginBuilder {
             wasi::check_paths(&self.manifest)?;
         }
         check_imports(&module, self.wasi, &self.host_fns)?;
+        // The engine enables shared memories for the kernel memory (accessor.rs);
+        // plugins get no threads, so a shared memory of theirs is a mistake.
+        if module
+            .exports()
+            .any(|e| matches!(e.ty(), ExternType::Memory(m) if m.is_shared()))
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidModule,
+                "the module exports a shared memory: Extism plugins run single-threaded, rebuild it without threads",
+            ));
+        }
 
         let base = flavor.linker(self.wasi)?;
-        let pre = if self.host_fns.is_empty() {
-            base.instantiate_pre(&module)
+        let custom = if self.host_fns.is_empty() {
+            None
         } else {
             let mut linker = base.clone();
             for f in &self.host_fns {
                 f.define(&mut linker)?;
             }
-            linker.instantiate_pre(&module)
-        }
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::UnknownImport,
-                format!("the module's imports do not link: {e:#}"),
-            )
-        })?;
+            Some(linker)
+        };
+        // Type-checks every import now, so a plugin that cannot link fails to build.
+        custom
+            .as_ref()
+            .unwrap_or(base)
+            .instantiate_pre(&module)
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::UnknownImport,
+                    format!("the module's imports do not link: {e:#}"),
+                )
+            })?;
+        let imports = module
+            .imports()
+            .map(|i| match i.module() {
+                ENV => accessor::index(i.name()),
+                _ => None,
+            })
+            .collect();
 
         let logger = match self.logger {
             Some(sink) => Logger {
@@ -118,8 +144,10 @@ impl PluginBuilder {
             user_data: self.user_data,
         };
         Ok(Plugin {
-            _engine: self.engine.clone(),
-            pre,
+            engine: self.engine.clone(),
+            module,
+            custom,
+            imports,
             shared: Arc::new(shared),
             wasi: self.wasi,
             fuel: self.fuel,
@@ -130,9 +158,13 @@ impl PluginBuilder {
 
 /// A loaded plugin. Calls take `&mut self`: one call at a time per plugin.
 pub struct Plugin {
-    /// Keeps the epoch ticker alive as long as any plugin runs.
-    _engine: Engine,
-    pre: InstancePre<CurrentPlugin>,
+    /// Also keeps the epoch ticker alive as long as any plugin runs.
+    engine: Engine,
+    module: Module,
+    /// The engine's linker plus the user host functions, when there are any.
+    custom: Option<Linker<CurrentPlugin>>,
+    /// Per import of `module`: which kernel accessor it binds, None for the linker's.
+    imports: Vec<Option<usize>>,
     shared: Arc<Shared>,
     wasi: bool,
     fuel: Option<u64>,
@@ -177,15 +209,12 @@ impl Plugin {
 
     /// Whether the module exports a function with this name.
     pub fn function_exists(&self, function: &str) -> bool {
-        matches!(
-            self.pre.module().get_export(function),
-            Some(ExternType::Func(_))
-        )
+        matches!(self.module.get_export(function), Some(ExternType::Func(_)))
     }
 
     /// Parameter and result types of an exported function.
     pub fn function_type(&self, function: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
-        match self.pre.module().get_export(function)? {
+        match self.module.get_export(function)? {
             ExternType::Func(f) => Some((f.params().collect(), f.results().collect())),
             _ => None,
         }
@@ -201,7 +230,7 @@ impl Plugin {
         begin(store, deadline, self.fuel)?;
         let s = store.data_mut();
         let handle = s.memory_new(input)?;
-        s.kernel.input = (handle, input.len() as u64);
+        s.kernel.set_input(handle, input.len() as u64);
 
         let result = match export {
             Export::Code(f) => f.call(&mut *store, ()),
@@ -252,7 +281,7 @@ impl Plugin {
         let timeout_ms = self.shared.manifest.timeout_ms;
         let fuel = self.fuel;
         if !self.function_exists(function) {
-            return Err(missing(&self.pre, function));
+            return Err(missing(&self.module, function));
         }
         let live = self.live(deadline)?;
         let Some(func) = live.instance.get_func(&mut live.store, function) else {
@@ -312,7 +341,7 @@ impl Plugin {
             return Ok(e.clone());
         }
         if !self.function_exists(function) {
-            return Err(missing(&self.pre, function));
+            return Err(missing(&self.module, function));
         }
         let live = self.live(deadline)?;
         let Some(func) = live.instance.get_func(&mut live.store, function) else {
@@ -344,13 +373,39 @@ impl Plugin {
         } else {
             None
         };
-        let engine = self.pre.module().engine();
-        let mut store = Store::new(engine, CurrentPlugin::new(self.shared.clone(), wasi));
+        let flavor = self.engine.flavor(self.fuel.is_some())?;
+        let accessor = self.engine.accessor(flavor)?;
+        let mut store = Store::new(
+            &flavor.engine,
+            CurrentPlugin::new(self.shared.clone(), wasi),
+        );
+        let accessors = accessor.bind(&mut store)?;
         store.limiter(|s| s as &mut dyn wasmtime::ResourceLimiter);
         store.epoch_deadline_callback(|mut ctx| on_epoch(ctx.data_mut()));
         begin(&mut store, deadline, self.fuel)?;
+        let linker = match &self.custom {
+            Some(l) => l,
+            None => flavor.linker(self.wasi)?,
+        };
+        let mut imports: Vec<Extern> = Vec::with_capacity(self.imports.len());
+        for (import, slot) in self.module.imports().zip(&self.imports) {
+            let item = match slot {
+                Some(i) => accessors.get(*i).cloned(),
+                None => linker.get_by_import(&mut store, &import),
+            };
+            imports.push(item.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::UnknownImport,
+                    format!(
+                        "the module imports `{}`.`{}`, which this host does not provide",
+                        import.module(),
+                        import.name()
+                    ),
+                )
+            })?);
+        }
         let timeout_ms = self.shared.manifest.timeout_ms;
-        let instance = match self.pre.instantiate(&mut store) {
+        let instance = match Instance::new(&mut store, &self.module, &imports) {
             Ok(i) => i,
             Err(e) => {
                 classify(&mut store, e, "instantiation", timeout_ms)?;
@@ -416,6 +471,15 @@ fn classify(
     if let Some(err) = store.data_mut().pending.take() {
         return Err(err.with_backtrace(backtrace));
     }
+    let kernel = &store.data().kernel;
+    if let Some(f) = kernel.fault() {
+        let err = if f.input {
+            input_bounds_error(f.function, f.at, f.len, kernel.input_visible())
+        } else {
+            bounds_error(f.function, f.at, f.len, kernel.size())
+        };
+        return Err(err.with_backtrace(backtrace));
+    }
     if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
         if exit.0 == 0 {
             return Ok(());
@@ -447,9 +511,8 @@ fn classify(
     Err(Error::new(kind, message).with_backtrace(backtrace))
 }
 
-fn missing(pre: &InstancePre<CurrentPlugin>, function: &str) -> Error {
-    let mut names: Vec<&str> = pre
-        .module()
+fn missing(module: &Module, function: &str) -> Error {
+    let mut names: Vec<&str> = module
         .exports()
         .filter(|e| matches!(e.ty(), ExternType::Func(_)))
         .map(|e| e.name())

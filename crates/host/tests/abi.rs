@@ -340,3 +340,29 @@ fn plugins_move_between_threads_and_engines_are_shared() {
         ]
     );
 }
+
+#[test]
+fn a_pooled_kernel_memory_shows_no_bytes_of_its_last_user() {
+    // Kernel memories outlive their store and serve the next one of the engine.
+    let engine = engine();
+    let build = |body: &str| {
+        builder(&engine, body, |m| m.with_timeout_ms(5_000))
+            .build()
+            .unwrap()
+    };
+    let secret = vec![0x5a; 4096];
+    let mut first = build(
+        r#"(func (export "echo") (result i32) (call $out (call $copy_input)) (i32.const 0))"#,
+    );
+    assert_eq!(first.call("echo", &secret).unwrap(), secret);
+    drop(first);
+    let mut second = build(
+        r#"(func (export "peek") (result i32) (local $h i64)
+             (local.set $h (call $alloc (i64.const 8192)))
+             (call $output_set (local.get $h) (i64.const 8192)) (i32.const 0))"#,
+    );
+    let fresh = second.call("peek", b"").unwrap();
+    assert_eq!(fresh.len(), 8192);
+    let stale = fresh.iter().filter(|&&b| b != 0).count();
+    assert_eq!(stale, 0, "a new block shows bytes of the last store");
+}

@@ -1,0 +1,226 @@
+//! The hot kernel accessors as wasm: `load_u8`, `load_u64`, `store_u8`,
+//! `store_u64`, `input_load_u8` and `input_load_u64`.
+//!
+//! The PDKs move every byte of input and output through these, 8 bytes a call.
+//! As host functions each call pays wasmtime's wasm-to-host transition (about
+//! 6.5 ns, which capped the 1 MiB echo at ~600 MB/s); as wasm functions of a tiny
+//! module instantiated next to the plugin, importing the kernel memory, the call
+//! stays in wasm. Allocation and everything else stays native in `kernel.rs`.
+//!
+//! The bounds come from the header at the start of the kernel memory (written by
+//! the host whenever the arena or the input changes). A refused access writes its
+//! function and offset to the header and traps, so the host can report it as the
+//! native functions did.
+
+use std::cell::UnsafeCell;
+use std::sync::{Arc, Mutex};
+
+use wasmtime::{Extern, Instance, MemoryType, Module, ModuleExport, SharedMemory, Store};
+
+use crate::current_plugin::CurrentPlugin;
+use crate::error::{Error, ErrorKind};
+use crate::kernel::{
+    BASE, FAULTS, SLOT_FAULT, SLOT_FAULT_AT, SLOT_INPUT_OFFSET, SLOT_INPUT_STARTS_1,
+    SLOT_INPUT_STARTS_8, SLOT_STARTS_1, SLOT_STARTS_8,
+};
+
+/// A 32-bit memory's most pages: the arena's size is capped by the kernel's limit
+/// (`memory.max_pages`), not by the memory's.
+const PAGES: u32 = 1 << 16;
+
+/// Kernel memories that served a dropped store and may serve the next one, so a
+/// fresh instance does not map and unmap 4 GiB of address space (about 20 µs).
+pub(crate) type Pool = Arc<Mutex<Vec<SharedMemory>>>;
+
+/// At most this many idle kernel memories are kept per engine.
+const POOL_MAX: usize = 8;
+
+/// A kernel memory whose arena ever grew past this is unmapped rather than kept,
+/// so the pool never pins more than `POOL_MAX` times this in resident pages.
+pub(crate) const POOL_MAX_PEAK: u64 = 8 << 20;
+
+/// The kernel memory of one store; back to the pool when the store is dropped.
+pub(crate) struct Lease {
+    memory: SharedMemory,
+    pool: Pool,
+}
+
+impl Lease {
+    /// Gives the memory back for another store, unless it holds too many pages.
+    pub fn release(self, peak: u64) {
+        if peak > POOL_MAX_PEAK {
+            return;
+        }
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < POOL_MAX {
+            pool.push(self.memory);
+        }
+    }
+}
+
+/// The compiled accessor module of one wasmtime engine.
+pub(crate) struct Accessor {
+    module: Module,
+    /// In [`FAULTS`] order, which is what [`index`] counts in.
+    funcs: Vec<(&'static str, ModuleExport)>,
+    pool: Pool,
+}
+
+impl Accessor {
+    pub fn from_module(module: Module) -> Result<Accessor, Error> {
+        let funcs = FAULTS
+            .iter()
+            .map(|&(name, ..)| {
+                let export = module.get_export_index(name).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::InvalidModule,
+                        format!("the kernel accessor module lacks `{name}`"),
+                    )
+                })?;
+                Ok((name, export))
+            })
+            .collect::<Result<_, Error>>()?;
+        Ok(Accessor {
+            module,
+            funcs,
+            pool: Pool::default(),
+        })
+    }
+
+    /// Gives `store` a kernel memory (4 GiB of address space, never grown; pages
+    /// are only backed once used) and returns the accessor functions bound to it.
+    ///
+    /// The memory is a wasm shared memory only because those outlive a store and
+    /// so can be pooled; one store at a time uses it. It is not the store's own,
+    /// so `memory.max_pages` counts it through the bytes the kernel hands out.
+    pub fn bind(&self, store: &mut Store<CurrentPlugin>) -> Result<Vec<Extern>, Error> {
+        let pooled = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let memory = match pooled {
+            Some(m) => m,
+            None => SharedMemory::new(self.module.engine(), MemoryType::shared(PAGES, PAGES))
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::MemoryLimit,
+                        format!("cannot make the kernel memory: {e:#}"),
+                    )
+                })?,
+        };
+        let instance =
+            Instance::new(&mut *store, &self.module, &[memory.clone().into()]).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidModule,
+                    format!("the kernel accessor module does not instantiate: {e:#}"),
+                )
+            })?;
+        let data = memory.data();
+        let (ptr, len) = (UnsafeCell::raw_get(data.as_ptr()), data.len());
+        // SAFETY: the lease keeps the memory mapped as long as the kernel that holds
+        // it, it never grows or moves (the accessors have no memory.grow), and only
+        // this store uses it until the lease is released.
+        unsafe {
+            store.data_mut().kernel.attach(
+                ptr,
+                len,
+                Lease {
+                    memory,
+                    pool: self.pool.clone(),
+                },
+            )
+        };
+        self.funcs
+            .iter()
+            .map(|(name, export)| {
+                instance
+                    .get_module_export(&mut *store, export)
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::InvalidModule,
+                            format!("the kernel accessor instance lacks `{name}`"),
+                        )
+                    })
+            })
+            .collect()
+    }
+}
+
+/// The index into [`Accessor::bind`]'s result of the env function `name`, if it
+/// is one of the accessors.
+pub(crate) fn index(name: &str) -> Option<usize> {
+    FAULTS.iter().position(|(n, ..)| *n == name)
+}
+
+/// The accessor module's text; the header is at fixed addresses (see `kernel.rs`).
+pub(crate) fn wat() -> String {
+    let starts = |n: u64| if n == 1 { SLOT_STARTS_1 } else { SLOT_STARTS_8 };
+    let input_starts = |n: u64| {
+        if n == 1 {
+            SLOT_INPUT_STARTS_1
+        } else {
+            SLOT_INPUT_STARTS_8
+        }
+    };
+    let p = "(local.get $p)";
+    let code = |name: &str| index(name).map_or(0, |i| i + 1);
+    // `p - BASE` wraps to a huge number for p < BASE, so one compare covers both ends.
+    let memory_fn = |name: &str, n: u64, sig: &str, body: &str| {
+        format!(
+            r#"  (func (export "{name}") (param $p i64) {sig}
+    (if (i64.ge_u (i64.sub {p} (i64.const {BASE})) (i64.load (i32.const {slot})))
+      (then (call $fault (i64.const {code}) {p})))
+    {body})
+"#,
+            slot = starts(n),
+            code = code(name),
+        )
+    };
+    // The host keeps the input inside the arena, so a valid index is a valid offset.
+    let input_fn = |name: &str, n: u64, load: &str| {
+        format!(
+            r#"  (func (export "{name}") (param $i i64) (result {ty})
+    (if (i64.ge_u (local.get $i) (i64.load (i32.const {slot})))
+      (then (call $fault (i64.const {code}) (local.get $i))))
+    ({load} (i32.wrap_i64 (i64.add (i64.load (i32.const {SLOT_INPUT_OFFSET})) (local.get $i)))))
+"#,
+            ty = if n == 1 { "i32" } else { "i64" },
+            slot = input_starts(n),
+            code = code(name),
+        )
+    };
+    let mut wat = format!(
+        r#"(module $polyplug_kernel
+  (import "kernel" "memory" (memory {PAGES} {PAGES} shared))
+  (func $fault (param $code i64) (param $at i64)
+    (i64.store (i32.const {SLOT_FAULT}) (local.get $code))
+    (i64.store (i32.const {SLOT_FAULT_AT}) (local.get $at))
+    unreachable)
+"#
+    );
+    wat += &memory_fn(
+        "load_u8",
+        1,
+        "(result i32)",
+        &format!("(i32.load8_u (i32.wrap_i64 {p}))"),
+    );
+    wat += &memory_fn(
+        "load_u64",
+        8,
+        "(result i64)",
+        &format!("(i64.load (i32.wrap_i64 {p}))"),
+    );
+    wat += &memory_fn(
+        "store_u8",
+        1,
+        "(param $v i32)",
+        &format!("(i32.store8 (i32.wrap_i64 {p}) (local.get $v))"),
+    );
+    wat += &memory_fn(
+        "store_u64",
+        8,
+        "(param $v i64)",
+        &format!("(i64.store (i32.wrap_i64 {p}) (local.get $v))"),
+    );
+    wat += &input_fn("input_load_u8", 1, "i32.load8_u");
+    wat += &input_fn("input_load_u64", 8, "i64.load");
+    wat += ")\n";
+    wat
+}
