@@ -77,8 +77,9 @@ fn setup(lang: &dyn Language) -> Value {
     match lang.name() {
         "rust" => json!({ "rust_targets": "wasm32-unknown-unknown,wasm32-wasip1", "apt": "" }),
         "go" => json!({ "go_version": "1.24", "tinygo": false, "apt": "" }),
-        // The built-in JS compiler needs clang and wasi-libc for the engine.
-        _ => json!({ "apt": apt }),
+        // The built-in JS compiler's engine: Rust's wasm32-wasip1 std, plus
+        // clang and wasi-libc for QuickJS's C.
+        _ => json!({ "rust_targets": "wasm32-wasip1", "apt": apt }),
     }
 }
 

@@ -1,7 +1,8 @@
-//! Builds the engine module (crates/js-engine) for wasm32-wasip1 with the
-//! recipe that works without wasi-sdk: Debian's rustc with `-Zbuild-std`,
-//! clang-19 and wasi-libc dressed up as a wasi-sdk folder for rquickjs-sys.
-//! Cargo's own freshness check makes a second build instant.
+//! Builds the engine module (crates/js-engine) for wasm32-wasip1 without
+//! wasi-sdk: clang-19 and Debian's wasi-libc dressed up as a wasi-sdk folder
+//! for rquickjs-sys, and Rust's wasm32-wasip1 std from rustup when it is
+//! installed, else Debian's rustc with `-Zbuild-std` (DESIGN.md). Cargo's own
+//! freshness check makes a second build instant.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -55,40 +56,79 @@ pub fn wasi_sdk(target_dir: &Path) -> Result<PathBuf> {
     Ok(sdk)
 }
 
+/// How the engine's Rust is compiled: rustup's wasm32-wasip1 std when that
+/// target is installed (no std build, works where Debian's rustc-web does not
+/// exist, e.g. GitHub's Ubuntu runners), else Debian's rustc building std.
+pub fn rust_strategy() -> &'static str {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == "wasm32-wasip1")
+        })
+        .unwrap_or(false);
+    if installed {
+        "rustup-target"
+    } else {
+        "debian-build-std"
+    }
+}
+
 /// Builds crates/js-engine (at `engine_dir`) into `target_dir` and returns the
 /// path of the engine module.
 pub fn build(engine_dir: &Path, target_dir: &Path) -> Result<PathBuf> {
     let sdk = wasi_sdk(target_dir)?;
     let cargo_target = target_dir.join("js-engine");
-    let out = Command::new(WASM_CARGO)
-        .current_dir(engine_dir)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-            "-Zbuild-std=std,panic_abort",
-        ])
-        .env("RUSTC", WASM_RUSTC)
-        .env("RUSTC_BOOTSTRAP", "1")
-        .env(
-            "RUSTFLAGS",
-            format!("-C link-self-contained=no -L {WASI_LIB}"),
+    let rustup = rust_strategy() == "rustup-target";
+    let (program, args): (&str, &[&str]) = if rustup {
+        (
+            "cargo",
+            &["build", "--release", "--target", "wasm32-wasip1"],
         )
+    } else {
+        (
+            WASM_CARGO,
+            &[
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip1",
+                "-Zbuild-std=std,panic_abort",
+            ],
+        )
+    };
+    let mut cmd = Command::new(program);
+    cmd.current_dir(engine_dir)
+        .args(args)
         .env("WASI_SDK", &sdk)
         .env("CARGO_TARGET_DIR", &cargo_target)
         // The host toolchain's variables would point cargo at the wrong rustc.
         .env_remove("RUSTUP_TOOLCHAIN")
         .env_remove("CARGO")
+        .env_remove("RUSTC")
+        .env_remove("RUSTFLAGS")
         .env_remove("RUSTC_WRAPPER")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .output()
-        .with_context(|| {
-            format!("cannot run {WASM_CARGO}: install Debian's rustc-web cargo-web rust-web-src")
-        })?;
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    if !rustup {
+        cmd.env("RUSTC", WASM_RUSTC)
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env(
+                "RUSTFLAGS",
+                format!("-C link-self-contained=no -L {WASI_LIB}"),
+            );
+    }
+    let shown = format!("`{program} {}`", args.join(" "));
+    let out = cmd.output().with_context(|| {
+        format!("cannot run {shown}: `rustup target add wasm32-wasip1`, or install Debian's rustc-web cargo-web rust-web-src")
+    })?;
     if !out.status.success() {
         bail!(
-            "building the JS engine failed: `{WASM_CARGO} build --release --target wasm32-wasip1 -Zbuild-std=std,panic_abort` in {} exited with {}\nstdout:\n{}\nstderr:\n{}",
+            "building the JS engine failed: {shown} in {} exited with {}\nstdout:\n{}\nstderr:\n{}",
             engine_dir.display(),
             out.status,
             String::from_utf8_lossy(&out.stdout),

@@ -15,26 +15,38 @@ use crate::project::Project;
 
 pub struct Js;
 
-/// What the built-in compiler's engine build needs (DESIGN.md): Debian's rustc
-/// with std sources for `-Zbuild-std`, and clang + wasi-libc for QuickJS's C.
-const ENGINE_NEEDS: &[&str] = &[
-    "/usr/bin/cargo",
-    "/usr/bin/rustc",
+/// What the built-in compiler's engine build needs for QuickJS's C (DESIGN.md):
+/// clang and wasi-libc, shaped like a wasi-sdk by crates/js.
+const C_NEEDS: &[&str] = &[
     "/usr/bin/clang-19",
     "/usr/bin/llvm-ar-19",
     "/usr/include/wasm32-wasi",
     "/usr/lib/wasm32-wasi",
 ];
 const APT: &[&str] = &[
-    "rustc-web",
-    "cargo-web",
-    "rust-web-src",
-    "lld-22",
     "clang-19",
     "llvm-19",
     "libclang-rt-19-dev-wasm32",
     "wasi-libc",
 ];
+/// The engine's Rust without rustup's wasm32-wasip1 target: Debian's rustc
+/// building std from source.
+const DEBIAN_RUST: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld-22"];
+
+/// How the engine's Rust half would be compiled, if it can be.
+fn engine_rust() -> Option<&'static str> {
+    let rustup_target = which::which("rustup")
+        .ok()
+        .and_then(|rustup| super::query(&rustup, &["target", "list", "--installed"], None))
+        .is_some_and(|list| list.lines().any(|l| l.trim() == "wasm32-wasip1"));
+    if rustup_target {
+        Some("rustup wasm32-wasip1 target")
+    } else if Path::new("/usr/bin/cargo").exists() && Path::new("/usr/bin/rustc").exists() {
+        Some("Debian rustc with -Zbuild-std")
+    } else {
+        None
+    }
+}
 
 impl Language for Js {
     fn name(&self) -> &'static str {
@@ -60,18 +72,29 @@ impl Language for Js {
             }
         }
         let version = compiler_version(project);
-        let missing: Vec<&str> = ENGINE_NEEDS
+        let missing: Vec<&str> = C_NEEDS
             .iter()
             .copied()
             .filter(|p| !Path::new(p).exists())
             .collect();
-        if !missing.is_empty() {
+        let rust = engine_rust();
+        if !missing.is_empty() || rust.is_none() {
+            let mut todo = Vec::new();
+            if rust.is_none() {
+                todo.push(format!(
+                    "`rustup target add wasm32-wasip1` (or as root `apt-get install -y {}`)",
+                    DEBIAN_RUST.join(" ")
+                ));
+            }
+            if !missing.is_empty() {
+                todo.push(format!("as root `apt-get install -y {}`", APT.join(" ")));
+            }
             let mut toolchain = Toolchain::missing(
                 "polyplug-js",
                 format!(
-                    "the built-in JS compiler needs {}: run `cargo xtask setup` as root, or `apt-get install -y {}` (or put extism-js on PATH)",
-                    missing.join(", "),
-                    APT.join(" ")
+                    "the built-in JS compiler needs {}: run `cargo xtask setup`, or {} (or put extism-js on PATH)",
+                    if missing.is_empty() { "a wasm32-wasip1 Rust std".to_string() } else { missing.join(", ") },
+                    todo.join(" and ")
                 ),
             );
             toolchain.version = version;
@@ -81,7 +104,12 @@ impl Language for Js {
             ready: true,
             strategy: "builtin".into(),
             name: "polyplug-js",
-            version_detail: format!("polyplug-js {version} (QuickJS via rquickjs)"),
+            // Part of every JS artifact's cache key: another engine toolchain
+            // makes another engine, so the plugins rebuild.
+            version_detail: format!(
+                "polyplug-js {version} (QuickJS via rquickjs; engine Rust: {})",
+                rust.unwrap_or_default()
+            ),
             version,
             ..Toolchain::default()
         }
@@ -89,6 +117,7 @@ impl Language for Js {
 
     fn provision(&self) -> Provision {
         Provision {
+            rustup_targets: vec!["wasm32-wasip1"],
             apt_packages: APT.to_vec(),
             ..Provision::default()
         }
