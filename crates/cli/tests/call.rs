@@ -226,7 +226,18 @@ fn load_failures_and_bad_flags_exit_2() {
     let out = env.run(&["call", env.path("junk.wasm").to_str().unwrap(), "echo"]);
     assert_exit(&out, 2);
     assert!(
-        text(&out.stderr).contains("invalid-module"),
+        text(&out.stderr).contains("invalid-module")
+            && text(&out.stderr).contains("not a wasm module (no \\0asm header)"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A truncated real module is reported as wasm that does not compile.
+    std::fs::write(env.path("cut.wasm"), b"\0asm\x01\0\0\0\x05").unwrap();
+    let out = env.run(&["call", env.path("cut.wasm").to_str().unwrap(), "echo"]);
+    assert_exit(&out, 2);
+    assert!(
+        text(&out.stderr).contains("the wasm module does not compile"),
         "{}",
         text(&out.stderr)
     );

@@ -213,7 +213,15 @@ impl Engine {
                 let m = Module::new(&flavor.engine, wasm).map_err(|e| {
                     Error::new(
                         ErrorKind::InvalidModule,
-                        format!("the wasm module does not compile: {e:#}"),
+                        if wasm.starts_with(b"\0asm") {
+                            format!("the wasm module does not compile: {e:#}")
+                        } else {
+                            // Module::new also takes WAT text, so junk gets a WAT
+                            // parse error: say first what the bytes are not.
+                            format!(
+                                "not a wasm module (no \\0asm header) and not valid WAT text: check the file is a .wasm build output: {e:#}"
+                            )
+                        },
                     )
                 })?;
                 if let (Some(disk), Ok(bytes)) = (&self.inner.disk, m.serialize()) {
