@@ -3,12 +3,14 @@
 //! compiled once for both instead of once per binary's feature set.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::{bail, Context, Result};
 
 use crate::lang::{command_failure, scrub_env};
 use crate::project::Project;
 
+#[derive(Clone)]
 pub struct Tools {
     pub conformance: PathBuf,
     pub js: PathBuf,
@@ -28,8 +30,17 @@ pub fn workspace(project: &Project) -> PathBuf {
 }
 
 /// Builds (or finds fresh) polyplug-conformance and polyplug-js with the
-/// rustup toolchain's cargo, into the workspace's target/debug.
+/// rustup toolchain's cargo, into the workspace's target/debug. Once per
+/// xtask run: `conformance` needs them after build-all's JS batch did.
 pub fn build(project: &Project) -> Result<Tools> {
+    static BUILT: OnceLock<Result<Tools, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| build_now(project).map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
+fn build_now(project: &Project) -> Result<Tools> {
     let workspace = workspace(project);
     let target = workspace.join("target");
     let sh = xshell::Shell::new()?;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::{
-    Extern, ExternType, Instance, Linker, Module, Store, Trap, TypedFunc, Val, ValType,
+    Extern, ExternType, Func, Instance, Linker, Module, Store, Trap, TypedFunc, Val, ValType,
 };
 
 use crate::accessor;
@@ -280,16 +280,8 @@ impl Plugin {
         let deadline = self.deadline();
         let timeout_ms = self.shared.manifest.timeout_ms;
         let fuel = self.fuel;
-        if !self.function_exists(function) {
-            return Err(missing(&self.module, function));
-        }
-        let live = self.live(deadline)?;
-        let Some(func) = live.instance.get_func(&mut live.store, function) else {
-            return Err(Error::new(
-                ErrorKind::MissingExport,
-                format!("export `{function}` is not a function"),
-            ));
-        };
+        let func = self.live_func(function, deadline)?;
+        let live = self.live.as_mut().expect("live_func made the instance");
         let ty = func.ty(&live.store);
         let want: Vec<ValType> = ty.params().collect();
         let types_match = want.len() == args.len()
@@ -336,20 +328,28 @@ impl Plugin {
         Ok(self.live.as_mut().expect("just set"))
     }
 
-    fn export(&mut self, function: &str, deadline: Option<Instant>) -> Result<Export, Error> {
-        if let Some(e) = self.live.as_ref().and_then(|l| l.exports.get(function)) {
-            return Ok(e.clone());
-        }
+    /// Export `function` of the live instance (made now if there is none).
+    fn live_func(&mut self, function: &str, deadline: Option<Instant>) -> Result<Func, Error> {
         if !self.function_exists(function) {
             return Err(missing(&self.module, function));
         }
         let live = self.live(deadline)?;
-        let Some(func) = live.instance.get_func(&mut live.store, function) else {
-            return Err(Error::new(
-                ErrorKind::MissingExport,
-                format!("export `{function}` is not a function"),
-            ));
-        };
+        live.instance
+            .get_func(&mut live.store, function)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::MissingExport,
+                    format!("export `{function}` is not a function"),
+                )
+            })
+    }
+
+    fn export(&mut self, function: &str, deadline: Option<Instant>) -> Result<Export, Error> {
+        if let Some(e) = self.live.as_ref().and_then(|l| l.exports.get(function)) {
+            return Ok(e.clone());
+        }
+        let func = self.live_func(function, deadline)?;
+        let live = self.live.as_mut().expect("live_func made the instance");
         let export = if let Ok(f) = func.typed::<(), i32>(&live.store) {
             Export::Code(f)
         } else if let Ok(f) = func.typed::<(), ()>(&live.store) {

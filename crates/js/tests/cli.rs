@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
 /// A copy of the engine in a folder of the test's own (tests run in parallel).
@@ -10,6 +11,18 @@ fn engine_path(test: &str) -> std::path::PathBuf {
     let path = common::temp_dir(&format!("{test}-engine")).join("engine.wasm");
     std::fs::write(&path, common::engine()).unwrap();
     path
+}
+
+/// `polyplug-js build DIR -o OUT --engine ENGINE`.
+fn build(dir: &Path, out: &Path, engine: &Path) -> std::process::Output {
+    polyplug_js(&[
+        "build".as_ref(),
+        dir.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--engine".as_ref(),
+        engine.as_os_str(),
+    ])
 }
 
 fn polyplug_js(args: &[&std::ffi::OsStr]) -> std::process::Output {
@@ -24,14 +37,7 @@ fn build_writes_the_artifact() {
     let out = common::temp_dir("cli-ok").join("nested/hello.wasm");
     let dir = common::repo().join("plugins-js/hello");
     let engine = engine_path("cli-ok");
-    let run = polyplug_js(&[
-        "build".as_ref(),
-        dir.as_os_str(),
-        "-o".as_ref(),
-        out.as_os_str(),
-        "--engine".as_ref(),
-        engine.as_os_str(),
-    ]);
+    let run = build(&dir, &out, &engine);
     assert!(
         run.status.success(),
         "{}",
@@ -50,14 +56,7 @@ fn syntax_error_points_into_the_plugin_folder_and_writes_nothing() {
     );
     let out = dir.join("out.wasm");
     let engine = engine_path("cli-bad");
-    let run = polyplug_js(&[
-        "build".as_ref(),
-        dir.as_os_str(),
-        "-o".as_ref(),
-        out.as_os_str(),
-        "--engine".as_ref(),
-        engine.as_os_str(),
-    ]);
+    let run = build(&dir, &out, &engine);
     assert!(!run.status.success());
     let stderr = String::from_utf8_lossy(&run.stderr);
     let want = format!("error: {}:2:", dir.join("index.js").display());

@@ -79,12 +79,7 @@ pub fn human(results: &Results, color: bool) -> String {
         }
         out.push('\n');
     }
-    let t = totals(results);
-    let _ = writeln!(
-        out,
-        "\n{} pass, {} fail, {} error, {} n/a in {} ms",
-        t.pass, t.fail, t.error, t.na, results.wall_ms
-    );
+    let _ = writeln!(out, "\n{} in {} ms", totals(results), results.wall_ms);
     if !results.equivalence.is_empty() {
         let agree = results.equivalence.iter().filter(|e| e.agree).count();
         let line = format!(

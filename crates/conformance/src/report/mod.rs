@@ -34,6 +34,17 @@ pub struct Counts {
     pub na: usize,
 }
 
+/// "P pass, F fail, E error, N n/a": the totals line every format prints.
+impl std::fmt::Display for Counts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} pass, {} fail, {} error, {} n/a",
+            self.pass, self.fail, self.error, self.na
+        )
+    }
+}
+
 impl Counts {
     fn add(&mut self, s: CellStatus) {
         match s {
