@@ -14,6 +14,10 @@ Run (python 3.11+, `extism` 1.1.1 which bundles libextism 1.41, `wasmtime` for W
     /work/venv-extism/bin/python bench/measure-kernel.py --write   # record observations
     /work/venv-extism/bin/python bench/measure-kernel.py NAME...   # only these probes
 
+To add a probe, append a [[probe]] table (name, about, export, input, layout_dependent,
+wat; and a [probe.values] table naming the output's 8-byte slots, any placeholder
+value) and run --write NAME.
+
 Every probe runs in its own child process on a fresh plugin instance, so a probe that
 crashes the runtime is recorded (status "crash") instead of ending the run.
 """
