@@ -8,20 +8,27 @@
 //! stays in wasm. Allocation and everything else stays native in `kernel.rs`.
 //!
 //! The bounds come from the header at the start of the kernel memory (written by
-//! the host whenever the arena or the input changes). A refused access writes its
-//! function and offset to the header and traps, so the host can report it as the
-//! native functions did.
+//! the host whenever the arena or the input changes). An access the one-compare
+//! fast path does not cover (outside the arena: past its end, below the header,
+//! far out of range; input bytes past the arena) calls the host's slow path,
+//! which answers as the official kernel does: the bytes inside kernel memory,
+//! 0 (or nothing written) outside it. Nothing here traps.
+//!
+//! In strict mode (`sanitizer.rs`) a plugin is linked to the native functions of
+//! `env_fns.rs` instead, which check every access against its block.
 
 use std::cell::UnsafeCell;
 use std::sync::{Arc, Mutex};
 
-use wasmtime::{Extern, Instance, MemoryType, Module, ModuleExport, SharedMemory, Store};
+use wasmtime::{
+    Caller, Extern, Func, Instance, MemoryType, Module, ModuleExport, SharedMemory, Store,
+};
 
 use crate::current_plugin::CurrentPlugin;
 use crate::error::{Error, ErrorKind};
 use crate::kernel::{
-    BASE, FAULTS, SLOT_FAULT, SLOT_FAULT_AT, SLOT_INPUT_OFFSET, SLOT_INPUT_STARTS_1,
-    SLOT_INPUT_STARTS_8, SLOT_STARTS_1, SLOT_STARTS_8,
+    ACCESSORS, BASE, SLOT_INPUT_OFFSET, SLOT_INPUT_STARTS_1, SLOT_INPUT_STARTS_8,
+    SLOT_STARTS_1, SLOT_STARTS_8,
 };
 
 /// A 32-bit memory's most pages: the arena's size is capped by the kernel's limit
@@ -61,14 +68,14 @@ impl Lease {
 /// The compiled accessor module of one wasmtime engine.
 pub(crate) struct Accessor {
     module: Module,
-    /// In [`FAULTS`] order, which is what [`index`] counts in.
+    /// In [`ACCESSORS`] order, which is what [`index`] counts in.
     funcs: Vec<(&'static str, ModuleExport)>,
     pool: Pool,
 }
 
 impl Accessor {
     pub fn from_module(module: Module) -> Result<Accessor, Error> {
-        let funcs = FAULTS
+        let funcs = ACCESSORS
             .iter()
             .map(|&(name, ..)| {
                 let export = module.get_export_index(name).ok_or_else(|| {
@@ -105,8 +112,16 @@ impl Accessor {
                     )
                 })?,
         };
-        let instance =
-            Instance::new(&mut *store, &self.module, &[memory.clone().into()]).map_err(|e| {
+        let slow = Func::wrap(
+            &mut *store,
+            |mut c: Caller<'_, CurrentPlugin>, code: i64, at: i64, value: i64| -> i64 {
+                c.data_mut()
+                    .kernel
+                    .slow(code as u64, at as u64, value as u64) as i64
+            },
+        );
+        let imports = [memory.clone().into(), slow.into()];
+        let instance = Instance::new(&mut *store, &self.module, &imports).map_err(|e| {
                 Error::new(
                     ErrorKind::InvalidModule,
                     format!("the kernel accessor module does not instantiate: {e:#}"),
@@ -146,7 +161,7 @@ impl Accessor {
 /// The index into [`Accessor::bind`]'s result of the env function `name`, if it
 /// is one of the accessors.
 pub(crate) fn index(name: &str) -> Option<usize> {
-    FAULTS.iter().position(|(n, ..)| *n == name)
+    ACCESSORS.iter().position(|(n, ..)| *n == name)
 }
 
 /// The accessor module's text; the header is at fixed addresses (see `kernel.rs`).
@@ -162,61 +177,66 @@ pub(crate) fn wat() -> String {
     let p = "(local.get $p)";
     let code = |name: &str| index(name).map_or(0, |i| i + 1);
     // `p - BASE` wraps to a huge number for p < BASE, so one compare covers both ends.
-    let memory_fn = |name: &str, n: u64, sig: &str, body: &str| {
+    let memory_fn = |name: &str, n: u64, sig: &str, slow: &str, body: &str| {
         format!(
             r#"  (func (export "{name}") (param $p i64) {sig}
     (if (i64.ge_u (i64.sub {p} (i64.const {BASE})) (i64.load (i32.const {slot})))
-      (then (call $fault (i64.const {code}) {p})))
+      (then (return {slow})))
     {body})
 "#,
             slot = starts(n),
-            code = code(name),
         )
     };
-    // The host keeps the input inside the arena, so a valid index is a valid offset.
+    let slow = |name: &str, value: &str| format!("(call $slow (i64.const {}) {p} {value})", code(name));
+    // The fast path covers input bytes inside the arena, so a valid index is a valid offset.
     let input_fn = |name: &str, n: u64, load: &str| {
+        let call = format!("(call $slow (i64.const {}) (local.get $i) (i64.const 0))", code(name));
+        let (ty, slow) = if n == 1 {
+            ("i32", format!("(i32.wrap_i64 {call})"))
+        } else {
+            ("i64", call)
+        };
         format!(
             r#"  (func (export "{name}") (param $i i64) (result {ty})
     (if (i64.ge_u (local.get $i) (i64.load (i32.const {slot})))
-      (then (call $fault (i64.const {code}) (local.get $i))))
+      (then (return {slow})))
     ({load} (i32.wrap_i64 (i64.add (i64.load (i32.const {SLOT_INPUT_OFFSET})) (local.get $i)))))
 "#,
-            ty = if n == 1 { "i32" } else { "i64" },
             slot = input_starts(n),
-            code = code(name),
         )
     };
     let mut wat = format!(
         r#"(module $polyplug_kernel
   (import "kernel" "memory" (memory {PAGES} {PAGES} shared))
-  (func $fault (param $code i64) (param $at i64)
-    (i64.store (i32.const {SLOT_FAULT}) (local.get $code))
-    (i64.store (i32.const {SLOT_FAULT_AT}) (local.get $at))
-    unreachable)
+  (import "kernel" "slow" (func $slow (param i64 i64 i64) (result i64)))
 "#
     );
     wat += &memory_fn(
         "load_u8",
         1,
         "(result i32)",
+        &format!("(i32.wrap_i64 {})", slow("load_u8", "(i64.const 0)")),
         &format!("(i32.load8_u (i32.wrap_i64 {p}))"),
     );
     wat += &memory_fn(
         "load_u64",
         8,
         "(result i64)",
+        &slow("load_u64", "(i64.const 0)"),
         &format!("(i64.load (i32.wrap_i64 {p}))"),
     );
     wat += &memory_fn(
         "store_u8",
         1,
         "(param $v i32)",
+        &format!("(drop {})", slow("store_u8", "(i64.extend_i32_u (local.get $v))")),
         &format!("(i32.store8 (i32.wrap_i64 {p}) (local.get $v))"),
     );
     wat += &memory_fn(
         "store_u64",
         8,
         "(param $v i64)",
+        &format!("(drop {})", slow("store_u64", "(local.get $v)")),
         &format!("(i64.store (i32.wrap_i64 {p}) (local.get $v))"),
     );
     wat += &input_fn("input_load_u8", 1, "i32.load8_u");

@@ -10,44 +10,51 @@
 //! address stays valid for the store's life; the host reaches it through a raw
 //! pointer because user host functions only get `&mut CurrentPlugin`, not the store.
 //! Its first [`BASE`] bytes (the header) tell the wasm accessors where the arena
-//! and the input end, and receive the function and offset of an access they refused.
+//! and the input end.
 //!
-//! Every access is checked with `checked_add`, so a hostile guest can neither read
-//! outside the arena nor make the host overflow.
+//! Accesses follow the official kernel, which never traps (docs/kernel-memory.md):
+//! anything inside *kernel memory* (the arena rounded up to whole 64 KiB pages, as
+//! the official kernel's wasm memory grows) reads or writes the bytes there, even
+//! past the end of a block; anything outside reads 0 and writes nothing. Bytes this
+//! kernel never wrote read as 0, so a pooled memory never shows a plugin what
+//! another plugin left in it. In strict mode each access outside the block it
+//! belongs to is also recorded as a [`MemoryDiagnostic`] (`sanitizer.rs`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use crate::accessor::Lease;
+use crate::sanitizer::{MemoryDiagnostic, MemoryDiagnostics, Problem};
 
 /// Where the first block starts: after the null handle 0 and the header.
 pub(crate) const BASE: u64 = 64;
 
-/// A freed block bigger than the request by at least this much is split on reuse,
-/// the same threshold as the official kernel.
-const SPLIT: u64 = 128;
+/// The official kernel's memory grows a wasm page at a time from 16 pages; an
+/// offset below that is "inside kernel memory" there, so it is here too.
+const PAGE: u64 = 64 * 1024;
+const FIRST_PAGES: u64 = 16;
 
 /// The header shared with the wasm accessors, at the start of the kernel memory
 /// (on the arena's first page: a header far from the arena would cost a fresh
 /// instance one more page fault and page table). Little-endian u64 slots, kept
-/// so that each accessor needs one unsigned compare: how many offsets `p - BASE`
-/// start a valid 1- and 8-byte access, the input's offset, and how many input
-/// indexes start a valid 1- and 8-byte read (the input clamped to the arena); then
-/// the code and offset of a refused access.
+/// so that each accessor needs one unsigned compare on its fast path: how many
+/// offsets `p - BASE` start a 1- and 8-byte access inside the arena, the input's
+/// offset, and how many input indexes start a 1- and 8-byte read of input bytes
+/// inside the arena. Everything else takes the slow path ([`Kernel::slow`]).
 pub(crate) const SLOT_STARTS_1: u64 = 8;
 pub(crate) const SLOT_STARTS_8: u64 = 16;
 pub(crate) const SLOT_INPUT_OFFSET: u64 = 24;
 pub(crate) const SLOT_INPUT_STARTS_1: u64 = 32;
 pub(crate) const SLOT_INPUT_STARTS_8: u64 = 40;
-pub(crate) const SLOT_FAULT: u64 = 48;
-pub(crate) const SLOT_FAULT_AT: u64 = 56;
 
 /// How many starts of an `n`-byte access fit in `len` bytes.
 fn starts(len: u64, n: u64) -> u64 {
     len.saturating_add(1).saturating_sub(n)
 }
 
-/// The accessor that refused an access, by the code it writes to the fault slot.
-pub(crate) const FAULTS: [(&str, u64, bool); 6] = [
+/// The hot accessors, in the order of the codes their slow path passes
+/// ([`Kernel::slow`]): name, access width, and whether the offset is an input index.
+pub(crate) const ACCESSORS: [(&str, u64, bool); 6] = [
     ("load_u8", 1, false),
     ("load_u64", 8, false),
     ("store_u8", 1, false),
@@ -57,11 +64,11 @@ pub(crate) const FAULTS: [(&str, u64, bool); 6] = [
 ];
 
 #[derive(Clone, Copy, Debug)]
-struct Block {
+pub(crate) struct Block {
     /// Bytes reserved in the arena.
-    capacity: u64,
+    pub capacity: u64,
     /// Bytes the owner asked for: what `length` reports.
-    used: u64,
+    pub used: u64,
 }
 
 /// Why the kernel refused an allocation.
@@ -69,16 +76,6 @@ struct Block {
 pub(crate) struct OverLimit {
     pub requested: u64,
     pub limit: u64,
-}
-
-/// An access a wasm accessor refused: which function, and the offset or index.
-#[derive(Debug)]
-pub(crate) struct Fault {
-    pub function: &'static str,
-    pub at: u64,
-    pub len: u64,
-    /// Whether `at` is an index into the input rather than a kernel offset.
-    pub input: bool,
 }
 
 pub(crate) struct Kernel {
@@ -90,16 +87,22 @@ pub(crate) struct Kernel {
     len: u64,
     /// The highest `len` since attached: how many pages the memory has backed.
     peak: u64,
+    /// Bytes below this were written (or zeroed) by this kernel since it was
+    /// attached; bytes above it read as 0, whatever a pooled memory holds there.
+    written: u64,
     /// Where the memory goes back to when the kernel is dropped.
     lease: Option<Lease>,
-    active: HashMap<u64, Block>,
-    /// Freed blocks by capacity, for reuse.
-    free: BTreeMap<u64, Vec<u64>>,
+    /// Live blocks by handle, ordered so the block around an offset is one lookup.
+    /// A freed block is never handed out again within a call (the official
+    /// kernel does not either), so a stale handle never aliases a new block.
+    active: BTreeMap<u64, Block>,
     /// Cap on the arena's length in bytes.
     limit: u64,
     input: (u64, u64),
     pub output: (u64, u64),
     pub error: u64,
+    /// Strict mode: accesses outside their block are recorded here.
+    pub sanitizer: Option<MemoryDiagnostics>,
 }
 
 // SAFETY: `mem` points into the kernel memory that `lease` keeps mapped; only
@@ -111,7 +114,7 @@ unsafe impl Sync for Kernel {}
 impl Drop for Kernel {
     fn drop(&mut self) {
         if let Some(lease) = self.lease.take() {
-            lease.release(self.peak);
+            lease.release(self.written.max(self.peak));
         }
     }
 }
@@ -123,13 +126,14 @@ impl Kernel {
             mem_len: 0,
             len: BASE,
             peak: BASE,
+            written: BASE,
             lease: None,
-            active: HashMap::new(),
-            free: BTreeMap::new(),
+            active: BTreeMap::new(),
             limit,
             input: (0, 0),
             output: (0, 0),
             error: 0,
+            sanitizer: None,
         }
     }
 
@@ -148,53 +152,48 @@ impl Kernel {
         self.mem = mem;
         self.mem_len = len as u64;
         self.peak = BASE;
+        self.written = BASE;
         self.reset();
     }
 
-    fn bytes(&self) -> &[u8] {
-        if self.mem.is_null() {
+    /// Bytes `start..end` of the kernel memory; empty when detached or out of range.
+    fn slice(&self, start: u64, end: u64) -> &[u8] {
+        if self.mem.is_null() || start > end || end > self.mem_len {
             return &[];
         }
-        // SAFETY: `attach` vouches for `mem_len` bytes, and `len <= mem_len`.
-        unsafe { std::slice::from_raw_parts(self.mem, self.len as usize) }
+        // SAFETY: `attach` vouches for `mem_len` bytes and `start <= end <= mem_len`.
+        unsafe {
+            std::slice::from_raw_parts(self.mem.add(start as usize), (end - start) as usize)
+        }
     }
 
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        if self.mem.is_null() {
+    fn slice_mut(&mut self, start: u64, end: u64) -> &mut [u8] {
+        if self.mem.is_null() || start > end || end > self.mem_len {
             return &mut [];
         }
-        // SAFETY: as in `bytes`; `&mut self` makes this the only view.
-        unsafe { std::slice::from_raw_parts_mut(self.mem, self.len as usize) }
+        // SAFETY: as in `slice`; `&mut self` makes this the only view.
+        unsafe {
+            std::slice::from_raw_parts_mut(self.mem.add(start as usize), (end - start) as usize)
+        }
     }
 
+    #[cfg(test)]
     fn slot(&self, slot: u64) -> u64 {
-        if self.mem.is_null() {
-            return 0;
-        }
         let mut b = [0u8; 8];
-        // SAFETY: header slots are inside the attached memory (at least a page),
-        // before the arena.
-        unsafe {
-            let p = self.mem.add(slot as usize);
-            std::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), 8);
-        }
+        b.copy_from_slice(self.slice(slot, slot + 8).get(..8).unwrap_or(&[0; 8]));
         u64::from_le_bytes(b)
     }
 
     fn set_slot(&mut self, slot: u64, value: u64) {
-        if self.mem.is_null() {
-            return;
-        }
-        // SAFETY: as in `slot`.
-        unsafe {
-            let p = self.mem.add(slot as usize);
-            std::ptr::copy_nonoverlapping(value.to_le_bytes().as_ptr(), p, 8);
+        if let Some(dst) = self.slice_mut(slot, slot + 8).get_mut(..8) {
+            dst.copy_from_slice(&value.to_le_bytes());
         }
     }
 
     fn set_len(&mut self, len: u64) {
         self.len = len;
         self.peak = self.peak.max(len);
+        self.written = self.written.max(len);
         self.set_slot(SLOT_STARTS_1, starts(len - BASE, 1));
         self.set_slot(SLOT_STARTS_8, starts(len - BASE, 8));
         self.write_input();
@@ -204,21 +203,46 @@ impl Kernel {
     pub fn reset(&mut self) {
         self.set_len(BASE);
         self.active.clear();
-        self.free.clear();
         self.set_input(0, 0);
         self.output = (0, 0);
         self.error = 0;
-        self.set_slot(SLOT_FAULT, 0);
     }
 
-    /// Total bytes of the arena (the ABI's `memory_bytes`).
-    pub fn size(&self) -> u64 {
-        self.len
+    /// The ABI's `memory_bytes`: the bytes the allocator spans, whole pages
+    /// less the header, as the official kernel counts them.
+    pub fn memory_bytes(&self) -> u64 {
+        self.pages_end() - BASE
     }
 
     /// Bytes taken by blocks (live or freed), without the reserved null prefix.
     pub fn in_use(&self) -> u64 {
-        self.size() - BASE
+        self.len - BASE
+    }
+
+    /// The end of the allocator's pages: the highest arena rounded up to a page.
+    /// `input_set`, `output_set` and `error_set` accept offsets below it.
+    fn pages_end(&self) -> u64 {
+        self.peak
+            .max(BASE + 1)
+            .div_ceil(PAGE)
+            .saturating_mul(PAGE)
+            .min(self.mem_len)
+    }
+
+    /// The end of *kernel memory*: the allocator's pages, and at least the
+    /// official kernel's first 16 pages. Loads and stores reach bytes below it.
+    pub fn extent(&self) -> u64 {
+        self.pages_end().max((FIRST_PAGES * PAGE).min(self.mem_len))
+    }
+
+    /// Whether `n` bytes at `offset` lie inside kernel memory.
+    fn inside(&self, offset: u64, n: u64) -> bool {
+        offset >= BASE && offset.checked_add(n).is_some_and(|end| end <= self.extent())
+    }
+
+    /// Whether `n` bytes at `offset` lie inside the allocator's pages.
+    fn inside_pages(&self, offset: u64, n: u64) -> bool {
+        offset >= BASE && offset.checked_add(n).is_some_and(|end| end <= self.pages_end())
     }
 
     pub fn set_limit(&mut self, limit: u64) {
@@ -229,15 +253,16 @@ impl Kernel {
         self.input
     }
 
-    /// Sets the input range; callers check it lies in the arena (or is empty).
+    /// Sets the input range (the host's own call; the guest's goes through
+    /// [`Kernel::input_set`]).
     pub fn set_input(&mut self, offset: u64, len: u64) {
         self.input = (offset, len);
         self.write_input();
     }
 
-    /// The input bytes the accessors may read: the input, cut at the arena's end
-    /// (freeing the last block can shrink the arena under an input range).
-    pub fn input_visible(&self) -> u64 {
+    /// How many input bytes lie inside the arena, where the wasm accessors
+    /// read them directly; the rest take the slow path.
+    fn input_in_arena(&self) -> u64 {
         let (offset, len) = self.input;
         if offset < BASE {
             return 0;
@@ -246,22 +271,10 @@ impl Kernel {
     }
 
     fn write_input(&mut self) {
-        let visible = self.input_visible();
+        let direct = self.input_in_arena();
         self.set_slot(SLOT_INPUT_OFFSET, self.input.0);
-        self.set_slot(SLOT_INPUT_STARTS_1, starts(visible, 1));
-        self.set_slot(SLOT_INPUT_STARTS_8, starts(visible, 8));
-    }
-
-    /// The access a wasm accessor refused in the running call, if any.
-    pub fn fault(&self) -> Option<Fault> {
-        let code = self.slot(SLOT_FAULT);
-        let &(function, len, input) = FAULTS.get(usize::try_from(code).ok()?.checked_sub(1)?)?;
-        Some(Fault {
-            function,
-            at: self.slot(SLOT_FAULT_AT),
-            len,
-            input,
-        })
+        self.set_slot(SLOT_INPUT_STARTS_1, starts(direct, 1));
+        self.set_slot(SLOT_INPUT_STARTS_8, starts(direct, 8));
     }
 
     /// A new block of `n` bytes, zeroed; 0 for `n == 0`, as in the official kernel.
@@ -272,9 +285,6 @@ impl Kernel {
     fn alloc_with(&mut self, n: u64, zero: bool) -> Result<u64, OverLimit> {
         if n == 0 {
             return Ok(0);
-        }
-        if let Some(handle) = self.reuse(n) {
-            return Ok(handle);
         }
         let limit = self.limit.min(self.mem_len.saturating_sub(BASE));
         let start = self.len;
@@ -287,11 +297,11 @@ impl Kernel {
                 })
             }
         };
+        // Bytes past `written` were never this kernel's, so they are zeroed even
+        // when the caller overwrites them: a pooled memory's old bytes never show.
+        let dirty_end = if zero { end } else { self.written.clamp(start, end) };
+        self.slice_mut(start, dirty_end).fill(0);
         self.set_len(end);
-        if zero {
-            // Fresh bytes may hold what an earlier call left there.
-            self.bytes_mut()[start as usize..].fill(0);
-        }
         self.active.insert(
             start,
             Block {
@@ -302,35 +312,19 @@ impl Kernel {
         Ok(start)
     }
 
-    fn reuse(&mut self, n: u64) -> Option<u64> {
-        let (&capacity, offsets) = self.free.range_mut(n..).next()?;
-        let handle = offsets.pop()?;
-        if offsets.is_empty() {
-            self.free.remove(&capacity);
-        }
-        let mut block = Block { capacity, used: n };
-        if capacity - n >= SPLIT {
-            // The tail stays free for the next small allocation.
-            block.capacity = n;
-            self.free.entry(capacity - n).or_default().push(handle + n);
-        }
-        self.active.insert(handle, block);
-        Some(handle)
-    }
-
-    /// Frees an active block; anything else is ignored, as in the official kernel.
+    /// Frees an active block; anything else is ignored, as in the official kernel
+    /// (and recorded in strict mode, as a double free or a bad handle).
     pub fn free(&mut self, handle: u64) {
         let Some(block) = self.active.remove(&handle) else {
+            if handle != 0 {
+                self.diagnose("free", handle, 0, Problem::NotAHandle);
+            }
             return;
         };
+        let _ = block;
         if handle == self.input.0 {
+            // As the official kernel does: the input's bytes are gone.
             self.set_input(self.input.0, 0);
-        }
-        if handle + block.capacity == self.len {
-            // The last block: give the bytes back instead of fragmenting.
-            self.set_len(handle);
-        } else {
-            self.free.entry(block.capacity).or_default().push(handle);
         }
     }
 
@@ -346,65 +340,154 @@ impl Kernel {
     /// The bytes of an active block.
     pub fn block(&self, handle: u64) -> Option<&[u8]> {
         let b = self.active.get(&handle)?;
-        self.bytes()
-            .get(handle as usize..(handle + b.used) as usize)
+        Some(self.slice(handle, handle + b.used))
     }
 
     pub fn block_mut(&mut self, handle: u64) -> Option<&mut [u8]> {
         let b = *self.active.get(&handle)?;
-        self.bytes_mut()
-            .get_mut(handle as usize..(handle + b.used) as usize)
+        Some(self.slice_mut(handle, handle + b.used))
     }
 
-    /// Any `len` bytes inside the arena starting at `offset`.
-    pub fn range(&self, offset: u64, len: u64) -> Option<&[u8]> {
-        let end = offset.checked_add(len)?;
-        if offset < BASE && len > 0 {
-            return None;
+    /// The live block that starts at or before `offset` (it may end before it).
+    pub(crate) fn block_before(&self, offset: u64) -> Option<(u64, Block)> {
+        self.active
+            .range(..=offset)
+            .next_back()
+            .map(|(&h, &b)| (h, b))
+    }
+
+    /// The live block that starts after `offset`.
+    pub(crate) fn block_after(&self, offset: u64) -> Option<(u64, Block)> {
+        self.active
+            .range(offset.saturating_add(1)..)
+            .next()
+            .map(|(&h, &b)| (h, b))
+    }
+
+    /// `len` bytes at `offset` as the official kernel would hand them to its host:
+    /// the bytes there when the range is inside kernel memory (0 for bytes this
+    /// kernel never wrote), nothing otherwise.
+    pub fn read(&self, offset: u64, len: u64) -> Cow<'_, [u8]> {
+        if len == 0 || !self.inside(offset, len) {
+            return Cow::Borrowed(&[]);
         }
-        self.bytes()
-            .get(usize::try_from(offset).ok()?..usize::try_from(end).ok()?)
-    }
-
-    pub fn load_u8(&self, offset: u64) -> Option<u8> {
-        Some(self.range(offset, 1)?[0])
-    }
-
-    pub fn load_u64(&self, offset: u64) -> Option<u64> {
-        Some(u64::from_le_bytes(self.range(offset, 8)?.try_into().ok()?))
-    }
-
-    pub fn store_u8(&mut self, offset: u64, value: u8) -> Option<()> {
-        self.store(offset, &[value])
-    }
-
-    pub fn store_u64(&mut self, offset: u64, value: u64) -> Option<()> {
-        self.store(offset, &value.to_le_bytes())
-    }
-
-    fn store(&mut self, offset: u64, value: &[u8]) -> Option<()> {
-        if offset < BASE {
-            return None;
+        let end = offset + len;
+        if end <= self.written {
+            return Cow::Borrowed(self.slice(offset, end));
         }
-        let start = usize::try_from(offset).ok()?;
-        let end = start.checked_add(value.len())?;
-        self.bytes_mut().get_mut(start..end)?.copy_from_slice(value);
-        Some(())
+        let mut bytes = self.slice(offset, self.written.max(offset)).to_vec();
+        bytes.resize(len as usize, 0);
+        Cow::Owned(bytes)
     }
 
-    /// A byte of the current input, by index into it.
-    pub fn input_u8(&self, index: u64) -> Option<u8> {
-        if index >= self.input.1 {
-            return None;
-        }
-        self.load_u8(self.input.0.checked_add(index)?)
+    /// `n` (1 or 8) bytes at `offset` as a little-endian number; 0 outside kernel memory.
+    fn load(&self, offset: u64, n: u64) -> u64 {
+        let mut b = [0u8; 8];
+        let bytes = self.read(offset, n);
+        b[..bytes.len()].copy_from_slice(&bytes);
+        u64::from_le_bytes(b)
     }
 
-    pub fn input_u64(&self, index: u64) -> Option<u64> {
-        if index.checked_add(8)? > self.input.1 {
-            return None;
+    /// Writes the low `n` bytes of `value` at `offset` if they lie inside kernel
+    /// memory; ignored otherwise, as in the official kernel.
+    fn store(&mut self, offset: u64, n: u64, value: u64) {
+        if !self.inside(offset, n) {
+            return;
         }
-        self.load_u64(self.input.0.checked_add(index)?)
+        if offset > self.written {
+            // Keep "below `written` is ours": the gap may hold a pooled memory's bytes.
+            self.slice_mut(self.written, offset).fill(0);
+        }
+        self.slice_mut(offset, offset + n)
+            .copy_from_slice(&value.to_le_bytes()[..n as usize]);
+        self.written = self.written.max(offset + n);
+    }
+
+    /// `load_u8`/`load_u64`/`store_*`: the official result, recorded in strict
+    /// mode when the access is not inside one live block.
+    pub fn access(&mut self, function: &'static str, offset: u64, n: u64, store: Option<u64>) -> u64 {
+        if self.sanitizer.is_some() {
+            self.check_block(function, offset, n);
+        }
+        match store {
+            Some(value) => {
+                self.store(offset, n, value);
+                0
+            }
+            None => self.load(offset, n),
+        }
+    }
+
+    /// `input_load_u8`/`input_load_u64`: the input's bytes at `index`, 0 where
+    /// `index + n` is past the input (the official kernel's rule).
+    pub fn input_load(&mut self, function: &'static str, index: u64, n: u64) -> u64 {
+        let (offset, len) = self.input;
+        if index.checked_add(n).is_none_or(|end| end > len) {
+            if self.sanitizer.is_some() {
+                self.diagnose(function, offset.saturating_add(index), n, Problem::PastInput { len });
+            }
+            return 0;
+        }
+        self.load(offset + index, n)
+    }
+
+    /// The wasm accessors' slow path: whatever their one-compare fast path does
+    /// not cover (outside the arena, or input bytes past it). `code` is the
+    /// accessor's index in [`ACCESSORS`] plus one.
+    pub fn slow(&mut self, code: u64, at: u64, value: u64) -> u64 {
+        let Some(&(function, n, input)) = code
+            .checked_sub(1)
+            .and_then(|i| ACCESSORS.get(usize::try_from(i).ok()?))
+        else {
+            return 0;
+        };
+        if input {
+            return self.input_load(function, at, n);
+        }
+        let store = function.starts_with("store").then_some(value);
+        self.access(function, at, n, store)
+    }
+
+    /// `input_set` from the guest: ignored unless the range lies inside kernel memory.
+    pub fn input_set(&mut self, offset: u64, len: u64) {
+        if self.sanitizer.is_some() && len > 0 {
+            self.check_block("input_set", offset, len);
+        }
+        if len == 0 || self.inside_pages(offset, len) {
+            self.set_input(offset, len);
+        }
+    }
+
+    /// `output_set`: ignored unless the range lies inside kernel memory; a range
+    /// past the end of its block is taken as it is (the official kernel does).
+    pub fn output_set(&mut self, offset: u64, len: u64) {
+        if self.sanitizer.is_some() && len > 0 {
+            self.check_block("output_set", offset, len);
+        }
+        if (len == 0 && offset >= BASE) || self.inside_pages(offset, len) {
+            self.output = (offset, len);
+        }
+    }
+
+    /// `error_set`: 0 clears; an offset inside kernel memory is taken, even if it
+    /// is not a handle (the official kernel does); anything else is ignored.
+    pub fn error_set(&mut self, handle: u64) {
+        if handle != 0 && !self.is_block(handle) {
+            self.diagnose("error_set", handle, 0, Problem::NotAHandle);
+        }
+        if handle == 0 || self.inside_pages(handle, 1) {
+            self.error = handle;
+        }
+    }
+
+    /// The error message `error_set` pointed at: the block's bytes, or empty for
+    /// an offset that is not a live block (its length is 0, as `length` says);
+    /// the call fails either way, as on the official runtime.
+    pub fn error_message(&self) -> Option<&[u8]> {
+        match self.error {
+            0 => None,
+            h => Some(self.block(h).unwrap_or_default()),
+        }
     }
 
     /// Copies `bytes` into a new block (0 for empty, like the official runtime).
@@ -416,15 +499,37 @@ impl Kernel {
         Ok(handle)
     }
 
-    /// The current output bytes (empty when the range is not inside the arena).
-    pub fn output_bytes(&self) -> &[u8] {
-        self.range(self.output.0, self.output.1).unwrap_or(&[])
+    /// The current output bytes, as the official runtime reads them.
+    pub fn output_bytes(&self) -> Cow<'_, [u8]> {
+        self.read(self.output.0, self.output.1)
+    }
+
+    /// Records, in strict mode, an access of `n` bytes at `offset` that is not
+    /// inside one live block.
+    fn check_block(&mut self, function: &'static str, offset: u64, n: u64) {
+        if let Some((start, block)) = self.block_before(offset) {
+            if offset.checked_add(n).is_some_and(|end| end <= start + block.used) {
+                return;
+            }
+        }
+        self.diagnose(function, offset, n, Problem::OutsideBlock);
+    }
+
+    fn diagnose(&mut self, function: &'static str, offset: u64, len: u64, problem: Problem) {
+        if self.sanitizer.is_none() {
+            return;
+        }
+        let nearest = crate::sanitizer::nearest_block(self, offset);
+        if let Some(recorder) = &mut self.sanitizer {
+            recorder.record(MemoryDiagnostic::new(function, offset, len, nearest, problem));
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sanitizer::MemoryDiagnostics;
 
     /// A kernel on a buffer of `mem` bytes (header included) under `limit`.
     fn kernel(buf: &mut Vec<u8>, mem: usize, limit: u64) -> Kernel {
@@ -435,45 +540,87 @@ mod tests {
         k
     }
 
+    fn load_u64(k: &mut Kernel, at: u64) -> u64 {
+        k.access("load_u64", at, 8, None)
+    }
+
     #[test]
-    fn handles_are_offsets_and_reused_after_free() {
+    fn handles_are_offsets_and_never_reused_within_a_call() {
         let mut buf = Vec::new();
         let mut k = kernel(&mut buf, 1 << 20, 1 << 20);
         let a = k.alloc(16).unwrap();
         let b = k.alloc(300).unwrap();
+        assert_eq!((a, b), (BASE, BASE + 16));
         assert_eq!(k.length(a), 16);
         assert_eq!(k.length(b), 300);
-        k.store_u64(b + 8, 42).unwrap();
-        assert_eq!(k.load_u64(b + 8), Some(42));
+        k.access("store_u64", b + 8, 8, Some(42));
+        assert_eq!(load_u64(&mut k, b + 8), 42);
         k.free(a);
         assert_eq!(k.length(a), 0);
-        assert_eq!(k.alloc(10).unwrap(), a, "a freed block is reused");
+        assert_eq!(k.alloc(10).unwrap(), b + 300, "a freed block is not handed out again");
+        k.reset();
+        assert_eq!(k.alloc(10).unwrap(), BASE, "a new call starts over");
     }
 
     #[test]
-    fn freed_big_block_is_split() {
-        let mut buf = Vec::new();
-        let mut k = kernel(&mut buf, 1 << 20, 1 << 20);
-        let a = k.alloc(1000).unwrap();
-        let _guard = k.alloc(8).unwrap();
-        k.free(a);
-        let small = k.alloc(100).unwrap();
-        assert_eq!(small, a);
-        assert_eq!(k.alloc(800).unwrap(), a + 100, "the split tail is reused");
-    }
-
-    #[test]
-    fn limit_and_bounds_never_overflow() {
+    fn out_of_range_reads_zero_and_writes_nothing() {
         let mut buf = Vec::new();
         let mut k = kernel(&mut buf, 1 << 20, 1024);
         assert!(k.alloc(2000).is_err());
         assert!(k.alloc(u64::MAX).is_err());
-        assert_eq!(k.load_u64(u64::MAX - 3), None);
-        assert_eq!(k.load_u8(0), None);
-        assert_eq!(k.range(u64::MAX, 2), None);
+        for at in [0, 1, BASE - 1, u64::MAX, u64::MAX - 3, 1 << 40] {
+            assert_eq!(load_u64(&mut k, at), 0, "load_u64({at})");
+            assert_eq!(k.access("load_u8", at, 1, None), 0, "load_u8({at})");
+            k.access("store_u64", at, 8, Some(u64::MAX));
+        }
+        assert_eq!(k.slot(SLOT_STARTS_1), 0, "a store below BASE never reaches the header");
         k.set_input(u64::MAX, u64::MAX);
-        assert_eq!(k.input_u64(u64::MAX - 1), None);
-        assert_eq!(k.input_u8(5), None);
+        assert_eq!(k.input_load("input_load_u64", u64::MAX - 1, 8), 0);
+        k.set_input(0, 0);
+        assert_eq!(k.input_load("input_load_u8", 5, 1), 0);
+    }
+
+    #[test]
+    fn past_a_block_reaches_the_bytes_there_up_to_the_page() {
+        let mut buf = Vec::new();
+        let mut k = kernel(&mut buf, 1 << 20, 1 << 20);
+        let a = k.write_new(b"abc").unwrap();
+        let b = k.write_new(b"defgh").unwrap();
+        assert_eq!(load_u64(&mut k, a), u64::from_le_bytes(*b"abcdefgh"));
+        // Past the arena but inside the page: what was written there, else 0.
+        let end = b + 5;
+        assert_eq!(load_u64(&mut k, end), 0);
+        k.access("store_u64", end + 100, 8, Some(7));
+        assert_eq!(load_u64(&mut k, end + 100), 7);
+        assert_eq!(k.read(end, 8).as_ref(), &[0; 8], "the gap was zeroed, not 0xAA");
+        let end_of_memory = FIRST_PAGES * PAGE;
+        assert_eq!(k.extent(), end_of_memory);
+        k.access("store_u64", end_of_memory - 4, 8, Some(u64::MAX));
+        assert_eq!(load_u64(&mut k, end_of_memory - 8), 0, "a store straddling the end is ignored");
+        // output_set may run past its block inside the page, as the official kernel allows.
+        k.output_set(a, 10);
+        assert_eq!(k.output_bytes().as_ref(), b"abcdefgh\0\0");
+        k.output_set(a, end_of_memory);
+        assert_eq!(k.output_bytes().len(), 10, "a range past kernel memory is ignored");
+    }
+
+    #[test]
+    fn input_reads_follow_the_input_length() {
+        let mut buf = Vec::new();
+        let mut k = kernel(&mut buf, 4096, 1 << 20);
+        let h = k.write_new(b"0123456789").unwrap();
+        k.set_input(h, 10);
+        assert_eq!(k.input_load("input_load_u8", 9, 1), u64::from(b'9'));
+        assert_eq!(k.input_load("input_load_u8", 10, 1), 0);
+        assert_eq!(k.input_load("input_load_u64", 2, 8), u64::from_le_bytes(*b"23456789"));
+        assert_eq!(k.input_load("input_load_u64", 3, 8), 0, "a partial last chunk is 0");
+        assert_eq!(
+            (k.slot(SLOT_INPUT_OFFSET), k.slot(SLOT_INPUT_STARTS_1), k.slot(SLOT_INPUT_STARTS_8)),
+            (h, 10, 3)
+        );
+        k.free(h);
+        assert_eq!(k.input().1, 0, "freeing the input empties it");
+        assert_eq!(k.slot(SLOT_INPUT_STARTS_1), 0);
     }
 
     #[test]
@@ -484,48 +631,27 @@ mod tests {
         assert!(k.block(a).unwrap().iter().all(|&b| b == 0));
         assert!(k.alloc(1).is_err(), "the memory is full");
         assert_eq!(k.slot(SLOT_STARTS_8), 4096 - BASE - 7);
-        k.free(a);
+        assert_eq!(k.extent(), 4096, "kernel memory ends with the memory");
+        k.reset();
         assert_eq!((k.slot(SLOT_STARTS_1), k.slot(SLOT_STARTS_8)), (0, 0));
     }
 
     #[test]
-    fn header_mirrors_the_input_and_reports_faults() {
+    fn strict_mode_records_accesses_outside_their_block() {
         let mut buf = Vec::new();
-        let mut k = kernel(&mut buf, 4096, 1024);
-        let h = k.write_new(b"input").unwrap();
-        k.set_input(h, 5);
-        assert_eq!(
-            (
-                k.slot(SLOT_INPUT_OFFSET),
-                k.slot(SLOT_INPUT_STARTS_1),
-                k.slot(SLOT_INPUT_STARTS_8)
-            ),
-            (h, 5, 0)
-        );
-        k.free(h);
-        assert_eq!(k.slot(SLOT_INPUT_STARTS_1), 0, "a freed input has no bytes");
-        let long = k.write_new(&[7; 100]).unwrap();
-        let tail = k.write_new(&[8; 100]).unwrap();
-        k.set_input(long, 200);
-        assert_eq!(k.slot(SLOT_INPUT_STARTS_8), 193);
-        k.free(tail);
-        assert_eq!(
-            k.input_visible(),
-            100,
-            "the input is cut at the arena's end"
-        );
-        assert_eq!(k.slot(SLOT_INPUT_STARTS_8), 93);
-        assert!(k.fault().is_none());
-        k.set_slot(SLOT_FAULT, 6);
-        k.set_slot(SLOT_FAULT_AT, 99);
-        let f = k.fault().unwrap();
-        assert_eq!(
-            (f.function, f.at, f.len, f.input),
-            ("input_load_u64", 99, 8, true)
-        );
-        k.set_slot(SLOT_FAULT, 77);
-        assert!(k.fault().is_none(), "an unknown code is no fault");
-        k.reset();
-        assert_eq!(k.slot(SLOT_FAULT), 0);
+        let mut k = kernel(&mut buf, 1 << 20, 1 << 20);
+        k.sanitizer = Some(MemoryDiagnostics::default());
+        let a = k.alloc(5).unwrap();
+        let _b = k.alloc(16).unwrap();
+        k.access("store_u64", a, 8, Some(1));
+        k.access("load_u8", a + 4, 1, None);
+        k.output_set(a, 5);
+        k.free(a);
+        k.free(a);
+        let d = k.sanitizer.take().unwrap().kept;
+        let lines: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        assert!(lines[0].contains("store_u64") && lines[0].contains("block 64 (5 bytes)"), "{}", lines[0]);
+        assert!(lines[1].starts_with("free: "), "{}", lines[1]);
     }
 }

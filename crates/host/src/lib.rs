@@ -37,6 +37,7 @@ mod limits;
 mod log;
 mod manifest;
 mod plugin;
+mod sanitizer;
 mod wasi;
 
 pub use current_plugin::CurrentPlugin;
@@ -46,4 +47,5 @@ pub use host_fns::HostFunction;
 pub use log::LogLevel;
 pub use manifest::{Manifest, MemoryLimits, Wasm};
 pub use plugin::{Plugin, PluginBuilder};
+pub use sanitizer::{MemoryDiagnostic, MemoryDiagnostics, Problem};
 pub use wasmtime::{Val, ValType};

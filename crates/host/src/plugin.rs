@@ -17,12 +17,13 @@ use wasmtime::{
 use crate::accessor;
 use crate::current_plugin::{CurrentPlugin, Shared};
 use crate::engine::Engine;
-use crate::env_fns::{self, bounds_error, input_bounds_error, ENV};
+use crate::env_fns::{self, ENV};
 use crate::error::{Error, ErrorKind};
 use crate::host_fns::HostFunction;
 use crate::limits::{on_epoch, ticks_until, FAR};
 use crate::log::{LogLevel, Logger};
 use crate::manifest::{Manifest, DEFAULT_MAX_HTTP_RESPONSE_BYTES, DEFAULT_MAX_VAR_BYTES};
+use crate::sanitizer::MemoryDiagnostics;
 use crate::wasi;
 
 const WASI: &str = "wasi_snapshot_preview1";
@@ -37,9 +38,18 @@ pub struct PluginBuilder {
     logger: Option<crate::log::LogFn>,
     fuel: Option<u64>,
     user_data: Option<Arc<dyn Any + Send + Sync>>,
+    strict_memory: bool,
 }
 
 impl PluginBuilder {
+    /// The kernel-memory sanitizer: every access outside the block it belongs to
+    /// is recorded ([`Plugin::take_memory_diagnostics`]). Results stay the
+    /// official runtime's; accesses get slower (native, checked, not wasm).
+    pub fn with_strict_memory(mut self, on: bool) -> Self {
+        self.strict_memory = on;
+        self
+    }
+
     /// Links WASI preview 1 (Go plugins and wasm32-wasip1 builds need it).
     pub fn with_wasi(mut self, on: bool) -> Self {
         self.wasi = on;
@@ -120,7 +130,8 @@ impl PluginBuilder {
         let imports = module
             .imports()
             .map(|i| match i.module() {
-                ENV => accessor::index(i.name()),
+                // Strict mode keeps the linker's native, checking accessors.
+                ENV if !self.strict_memory => accessor::index(i.name()),
                 _ => None,
             })
             .collect();
@@ -151,6 +162,8 @@ impl PluginBuilder {
             shared: Arc::new(shared),
             wasi: self.wasi,
             fuel: self.fuel,
+            strict_memory: self.strict_memory,
+            diagnostics: MemoryDiagnostics::default(),
             live: None,
         })
     }
@@ -168,6 +181,9 @@ pub struct Plugin {
     shared: Arc<Shared>,
     wasi: bool,
     fuel: Option<u64>,
+    strict_memory: bool,
+    /// What the sanitizer recorded since the last `take_memory_diagnostics`.
+    diagnostics: MemoryDiagnostics,
     live: Option<Live>,
 }
 
@@ -204,6 +220,22 @@ impl Plugin {
             logger: None,
             fuel: None,
             user_data: None,
+            strict_memory: false,
+        }
+    }
+
+    /// The kernel-memory diagnostics recorded since the last time they were taken
+    /// (always empty unless built `with_strict_memory`).
+    pub fn take_memory_diagnostics(&mut self) -> MemoryDiagnostics {
+        std::mem::take(&mut self.diagnostics)
+    }
+
+    /// Moves what the running instance's sanitizer recorded into `diagnostics`.
+    fn collect_diagnostics(&mut self, export: &str) {
+        let Some(live) = self.live.as_mut() else { return };
+        if let Some(recorded) = live.store.data_mut().kernel.sanitizer.as_mut() {
+            let recorded = std::mem::take(recorded);
+            self.diagnostics.absorb(recorded, export);
         }
     }
 
@@ -223,6 +255,12 @@ impl Plugin {
     /// Extism-ABI call: sets the input, calls the export (`() -> i32` or `() -> ()`),
     /// and returns the output bytes.
     pub fn call(&mut self, function: &str, input: &[u8]) -> Result<Vec<u8>, Error> {
+        let result = self.call_abi(function, input);
+        self.collect_diagnostics(function);
+        result
+    }
+
+    fn call_abi(&mut self, function: &str, input: &[u8]) -> Result<Vec<u8>, Error> {
         let deadline = self.deadline();
         let export = self.export(function, deadline)?;
         let live = self.live.as_mut().expect("export() leaves a live instance");
@@ -238,13 +276,13 @@ impl Plugin {
         };
         store.data_mut().deadline = None;
         let s = store.data();
-        let plugin_error = match s.kernel.error {
-            0 => None,
-            h => Some(String::from_utf8_lossy(s.kernel.block(h).unwrap_or_default()).into_owned()),
-        };
+        let plugin_error = s
+            .kernel
+            .error_message()
+            .map(|m| String::from_utf8_lossy(m).into_owned());
         match result {
             Ok(rc) => {
-                if let Some(message) = plugin_error.filter(|m| !m.is_empty()) {
+                if let Some(message) = plugin_error {
                     return Err(Error::new(ErrorKind::PluginError, message));
                 }
                 if rc != 0 {
@@ -258,6 +296,7 @@ impl Plugin {
             Err(e) => {
                 let output = s.kernel.output_bytes().to_vec();
                 let err = classify(store, e, function, self.shared.manifest.timeout_ms);
+                self.collect_diagnostics(function);
                 self.live = None;
                 match err {
                     Ok(()) if plugin_error.is_none() => Ok(output),
@@ -379,6 +418,9 @@ impl Plugin {
             &flavor.engine,
             CurrentPlugin::new(self.shared.clone(), wasi),
         );
+        if self.strict_memory {
+            store.data_mut().kernel.sanitizer = Some(MemoryDiagnostics::default());
+        }
         let accessors = accessor.bind(&mut store)?;
         store.limiter(|s| s as &mut dyn wasmtime::ResourceLimiter);
         store.epoch_deadline_callback(|mut ctx| on_epoch(ctx.data_mut()));
@@ -469,15 +511,6 @@ fn classify(
         .downcast_ref::<wasmtime::WasmBacktrace>()
         .map(|b| b.to_string());
     if let Some(err) = store.data_mut().pending.take() {
-        return Err(err.with_backtrace(backtrace));
-    }
-    let kernel = &store.data().kernel;
-    if let Some(f) = kernel.fault() {
-        let err = if f.input {
-            input_bounds_error(f.function, f.at, f.len, kernel.input_visible())
-        } else {
-            bounds_error(f.function, f.at, f.len, kernel.size())
-        };
         return Err(err.with_backtrace(backtrace));
     }
     if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
