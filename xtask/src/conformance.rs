@@ -46,6 +46,9 @@ impl flags::Conformance {
         if let Some(shard) = &self.shard {
             args.extend(["--shard".into(), shard.clone()]);
         }
+        if self.deny_warnings {
+            args.push("--deny-warnings".into());
+        }
 
         let tools = crate::tools::build(project)?;
         let status = std::process::Command::new(&tools.conformance)

@@ -57,6 +57,9 @@ xflags::xflags! {
             /// Do not build: run the suite on the artifacts already in
             /// target/plugins/ (e.g. a second report of the same run).
             optional --skip-build
+            /// Fail a cell whose plugin touched kernel memory outside its
+            /// blocks (the sanitizer's memory warnings), for CI.
+            optional --deny-warnings
         }
 
         /// Print the CI job matrix as JSON for `fromJSON`: one job per language
@@ -124,6 +127,7 @@ pub struct Conformance {
     pub out: Option<PathBuf>,
     pub shard: Option<String>,
     pub skip_build: bool,
+    pub deny_warnings: bool,
 }
 
 #[derive(Debug)]

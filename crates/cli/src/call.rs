@@ -57,6 +57,10 @@ pub struct Call {
     /// Fuel for each call (instructions, roughly)
     #[arg(long)]
     fuel: Option<u64>,
+    /// Report every kernel-memory access outside the block it belongs to
+    /// (stderr, `warning:` lines); results stay the official runtime's
+    #[arg(long = "strict-memory")]
+    strict_memory: bool,
     /// Call a numeric export with these comma-separated arguments and print its results
     #[arg(
         long,
@@ -145,7 +149,8 @@ impl Call {
         let mut builder = Plugin::builder(&engine, manifest)
             .with_wasi(self.wasi)
             .with_log_level(self.log_level)
-            .with_logger(|level, msg| eprintln!("[{level}] {msg}"));
+            .with_logger(|level, msg| eprintln!("[{level}] {msg}"))
+            .with_strict_memory(self.strict_memory);
         if let Some(fuel) = self.fuel {
             builder = builder.with_fuel(fuel);
         }
@@ -169,7 +174,9 @@ impl Call {
         let input = self.input()?;
         let mut stdout = std::io::stdout().lock();
         for _ in 0..self.times {
-            match plugin.call(&self.function, &input) {
+            let result = plugin.call(&self.function, &input);
+            warn_memory(plugin);
+            match result {
                 Ok(output) => {
                     stdout
                         .write_all(&output)
@@ -283,5 +290,16 @@ fn show_val(v: &Val) -> String {
         Val::F32(x) => f32::from_bits(*x).to_string(),
         Val::F64(x) => f64::from_bits(*x).to_string(),
         other => format!("{other:?}"),
+    }
+}
+
+/// The sanitizer's findings of the last call, one `warning:` line each.
+fn warn_memory(plugin: &mut Plugin) {
+    let found = plugin.take_memory_diagnostics();
+    for d in &found.kept {
+        eprintln!("warning: {d}");
+    }
+    if found.dropped > 0 {
+        eprintln!("warning: ... and {} more kernel-memory accesses outside their block", found.dropped);
     }
 }

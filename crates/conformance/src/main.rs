@@ -13,6 +13,7 @@ use polyplug_conformance::{report, Filter, Suite};
 const USAGE: &str =
     "usage: polyplug-conformance --root DIR [--lang L]... [--spec S]... [--case C]...
                             [--format human|json|junit|markdown] [--out FILE] [--shard I/N]
+                            [--deny-warnings]
 
   --root DIR     the repository: fixtures/ and target/plugins/manifest.json live there (default .)
   --lang L       only this language (rust, go, js); repeatable
@@ -20,7 +21,8 @@ const USAGE: &str =
   --case C       only this case (`plain` or `hello::plain`); repeatable
   --format F     human (default), json, junit or markdown
   --out FILE     write the report there instead of stdout
-  --shard I/N    run the I-th of N deterministic slices of the cases";
+  --shard I/N    run the I-th of N deterministic slices of the cases
+  --deny-warnings  fail cells with memory warnings (kernel-memory accesses outside a block)";
 
 struct Args {
     root: PathBuf,
@@ -41,6 +43,10 @@ fn parse_args() -> anyhow::Result<Args> {
         if flag == "-h" || flag == "--help" {
             println!("{USAGE}");
             std::process::exit(0);
+        }
+        if flag == "--deny-warnings" {
+            args.filter.deny_warnings = true;
+            continue;
         }
         let (name, inline) = match flag.split_once('=') {
             Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),

@@ -29,6 +29,8 @@ pub struct CaseRun {
     pub calls: Vec<CallOutcome>,
     /// The kv store after the last call, when the case provides the kv host functions.
     pub kv: Option<BTreeMap<Vec<u8>, Vec<u8>>>,
+    /// What the kernel-memory sanitizer recorded (accesses outside their block).
+    pub memory_warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -65,4 +67,18 @@ pub struct CellResult {
     pub ms: u64,
     /// The snapshot text this run rendered (for the cross-language check).
     pub rendered: Option<String>,
+    /// Memory warnings from the sanitizer: the cell's result is still the
+    /// official runtime's, but the plugin touched kernel memory outside a block.
+    pub warnings: Vec<String>,
+}
+
+impl CellResult {
+    /// `pass`, or `pass (2 memory warnings)`.
+    pub fn label(&self) -> String {
+        match self.warnings.len() {
+            0 => self.status.as_str().to_string(),
+            1 => format!("{} (1 memory warning)", self.status.as_str()),
+            n => format!("{} ({n} memory warnings)", self.status.as_str()),
+        }
+    }
 }

@@ -113,6 +113,8 @@ impl Runner {
             // Go's reactors import WASI whatever they do; the manifest says who else does.
             .with_wasi(artifact.wasi || lang == "go" || data_dir.is_some())
             .with_log_level(level)
+            // The sanitizer: results stay the official ones, stray accesses are warnings.
+            .with_strict_memory(true)
             .with_logger(move |level, msg| {
                 sink.lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -157,6 +159,12 @@ impl Runner {
             });
         }
         run.kv = kv.map(|kv| kv.snapshot());
+        let memory = plugin.take_memory_diagnostics();
+        run.memory_warnings = memory.kept.iter().map(|d| masker.mask(&d.to_string())).collect();
+        if memory.dropped > 0 {
+            run.memory_warnings
+                .push(format!("... and {} more accesses outside their block", memory.dropped));
+        }
         Ok(run)
     }
 

@@ -47,6 +47,8 @@ pub struct Filter {
     pub specs: Vec<String>,
     pub cases: Vec<String>,
     pub shard: Option<Shard>,
+    /// Memory warnings fail a cell that would otherwise pass (`--deny-warnings`).
+    pub deny_warnings: bool,
 }
 
 impl Filter {
@@ -155,10 +157,21 @@ impl Suite {
                 });
             }
         });
-        let cells: Vec<CellResult> = slots
+        let mut cells: Vec<CellResult> = slots
             .into_iter()
             .filter_map(|s| s.into_inner().unwrap_or_else(|p| p.into_inner()))
             .collect();
+        if filter.deny_warnings {
+            for cell in &mut cells {
+                if cell.status == CellStatus::Pass && !cell.warnings.is_empty() {
+                    cell.status = CellStatus::Fail;
+                    cell.detail = format!(
+                        "memory warnings are denied (--deny-warnings):\n{}",
+                        indent(&cell.warnings.join("\n"))
+                    );
+                }
+            }
+        }
         let equivalence = check_equivalence(&cells, |spec, case| {
             let dir = self.specs.iter().find(|s| s.name == spec)?.dir.clone();
             let text = std::fs::read_to_string(snapshot_file(&dir, spec, case)).ok()?;
@@ -204,6 +217,7 @@ pub fn evaluate(runner: &Runner, spec: &Spec, case: &Case, lang: &str) -> CellRe
         reason: None,
         ms: 0,
         rendered: None,
+        warnings: Vec::new(),
     };
     if let Some(reason) = spec.na_reason(case, lang) {
         cell.status = CellStatus::Na;
@@ -220,6 +234,7 @@ pub fn evaluate(runner: &Runner, spec: &Spec, case: &Case, lang: &str) -> CellRe
             return cell;
         }
     };
+    cell.warnings = run.memory_warnings.clone();
     let rendered = render_snapshot(case, &run);
     let mut problems = check_expectations(case, &run);
     let file = snapshot_file(&spec.dir, &spec.name, &case.name);

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{matrix, na_groups, totals};
+use super::{matrix, na_groups, totals, warned};
 use crate::outcome::CellStatus;
 use crate::suite::Results;
 
@@ -65,7 +65,13 @@ pub fn human(results: &Results, color: bool) -> String {
                     if c.na > 0 {
                         parts.push(format!("{} n/a", c.na));
                     }
-                    let t = format!("{:COL$}", parts.join(", "));
+                    let mut t = parts.join(", ");
+                    match c.warnings {
+                        0 => {}
+                        1 => t.push_str(" (1 memory warning)"),
+                        n => t.push_str(&format!(" ({n} memory warnings)")),
+                    }
+                    let t = format!("{t:COL$}");
                     if c.fail + c.error > 0 {
                         paint.red(&t)
                     } else if c.pass == 0 {
@@ -99,6 +105,12 @@ pub fn human(results: &Results, color: bool) -> String {
     for (spec, lang, reason, cases) in na_groups(results) {
         let line = format!("n/a {spec} on {lang} ({}): {reason}", cases.join(", "));
         let _ = writeln!(out, "{}", paint.dim(&line));
+    }
+    for (cell, warnings) in warned(results) {
+        let _ = writeln!(out, "{}", paint.yellow(&format!("memory warnings in {cell}:")));
+        for w in warnings {
+            let _ = writeln!(out, "  {w}");
+        }
     }
     for e in &results.load_errors {
         let _ = writeln!(out, "\n{} {e}", paint.red("fixture error"));

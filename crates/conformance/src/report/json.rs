@@ -1,7 +1,8 @@
 //! `--format json`: `{"results": [{"spec","case","lang","status","detail","reason","ms"}]}`
 //! plus the cross-language findings and fixture errors. Each row also carries the
 //! snapshot text its run rendered (`rendered`, null when it did not run), so runs of
-//! different languages on different machines can be compared afterwards.
+//! different languages on different machines can be compared afterwards, and the
+//! sanitizer's memory warnings (`warnings`, a list of lines).
 
 use serde_json::json as j;
 
@@ -15,7 +16,8 @@ pub fn json(results: &Results) -> String {
         .collect();
     rows.extend(results.cells.iter().map(|c| {
         j!({"spec": c.spec, "case": c.case, "lang": c.lang, "status": c.status.as_str(),
-            "detail": c.detail, "reason": c.reason, "ms": c.ms, "rendered": c.rendered})
+            "detail": c.detail, "reason": c.reason, "ms": c.ms, "rendered": c.rendered,
+            "warnings": c.warnings})
     }));
     let eq: Vec<serde_json::Value> = results
         .equivalence

@@ -58,7 +58,14 @@ pub fn junit(results: &Results) -> String {
                 c.ms as f64 / 1000.0
             );
             match c.status {
-                CellStatus::Pass => out.push_str("/>\n"),
+                CellStatus::Pass if c.warnings.is_empty() => out.push_str("/>\n"),
+                CellStatus::Pass => {
+                    let _ = writeln!(
+                        out,
+                        "><system-err>memory warnings:\n{}</system-err></testcase>",
+                        esc(&c.warnings.join("\n"))
+                    );
+                }
                 CellStatus::Na => {
                     let _ = writeln!(
                         out,

@@ -23,6 +23,9 @@ pub fn markdown(results: &Results) -> String {
         for l in &results.langs {
             let cell = match row.get(l) {
                 None => "".to_owned(),
+                Some(c) if c.fail + c.error == 0 && c.pass > 0 && c.warnings > 0 => {
+                    format!("⚠️ {}/{} ({} memory warnings)", c.pass, c.total() - c.na, c.warnings)
+                }
                 Some(c) if c.fail + c.error == 0 && c.pass > 0 => {
                     format!("✅ {}/{}", c.pass, c.total() - c.na)
                 }

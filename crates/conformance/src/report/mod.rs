@@ -13,7 +13,7 @@ pub use json::json;
 pub use junit::junit;
 pub use markdown::markdown;
 
-use crate::outcome::CellStatus;
+use crate::outcome::{CellResult, CellStatus};
 use crate::suite::Results;
 
 /// A unified diff from `old` to `new`, labelled; empty when they are the same.
@@ -32,6 +32,8 @@ pub struct Counts {
     pub fail: usize,
     pub error: usize,
     pub na: usize,
+    /// Memory warnings of the sanitizer, over all cells counted.
+    pub warnings: usize,
 }
 
 /// "P pass, F fail, E error, N n/a": the totals line every format prints.
@@ -41,13 +43,19 @@ impl std::fmt::Display for Counts {
             f,
             "{} pass, {} fail, {} error, {} n/a",
             self.pass, self.fail, self.error, self.na
-        )
+        )?;
+        match self.warnings {
+            0 => Ok(()),
+            1 => write!(f, " (1 memory warning)"),
+            n => write!(f, " ({n} memory warnings)"),
+        }
     }
 }
 
 impl Counts {
-    fn add(&mut self, s: CellStatus) {
-        match s {
+    fn add(&mut self, c: &CellResult) {
+        self.warnings += c.warnings.len();
+        match c.status {
             CellStatus::Pass => self.pass += 1,
             CellStatus::Fail => self.fail += 1,
             CellStatus::Error => self.error += 1,
@@ -68,7 +76,7 @@ pub(crate) fn matrix(results: &Results) -> Vec<(String, BTreeMap<String, Counts>
             rows.push((c.spec.clone(), BTreeMap::new()));
         }
         let row = &mut rows.last_mut().expect("pushed above").1;
-        row.entry(c.lang.clone()).or_default().add(c.status);
+        row.entry(c.lang.clone()).or_default().add(c);
     }
     rows
 }
@@ -76,9 +84,18 @@ pub(crate) fn matrix(results: &Results) -> Vec<(String, BTreeMap<String, Counts>
 pub fn totals(results: &Results) -> Counts {
     let mut t = Counts::default();
     for c in &results.cells {
-        t.add(c.status);
+        t.add(c);
     }
     t
+}
+
+/// Cells with memory warnings: ("spec::case::lang", the warnings).
+pub(crate) fn warned(results: &Results) -> impl Iterator<Item = (String, &[String])> {
+    results
+        .cells
+        .iter()
+        .filter(|c| !c.warnings.is_empty())
+        .map(|c| (format!("{}::{}::{}", c.spec, c.case, c.lang), c.warnings.as_slice()))
 }
 
 /// n/a cells grouped as (spec, lang, reason, cases), so a spec-wide n/a is one line.
