@@ -1,5 +1,5 @@
 //! The build cache: a plugin is rebuilt only when the sha256 of its inputs
-//! (sources, lock files, shared packages such as the Go PDK, the toolchain's
+//! (sources, lock files such as go.sum that pin a PDK's version, shared packages, the toolchain's
 //! version and the build recipe) changed. One small JSON file per plugin under
 //! target/plugins/.cache/ holds the key and the manifest entry it produced.
 

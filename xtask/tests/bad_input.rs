@@ -85,10 +85,10 @@ fn a_go_folder_without_a_main_package() {
         &root.xtask(&["build-all"]),
         &["plugins-tinygo/helpers", "no `package main`"],
     );
-    // The in-repo PDK is a library, not a plugin.
+    // Shared Go code under internal/ is a library, not a plugin.
     std::fs::rename(
         root.path().join("plugins-tinygo/helpers"),
-        root.path().join("plugins-tinygo/pdk"),
+        root.path().join("plugins-tinygo/internal"),
     )
     .unwrap();
     let run = root.xtask(&["build-all", "--lang", "go"]);

@@ -99,13 +99,14 @@ impl Language for Go {
             return Ok(Vec::new());
         }
         let packages = scan(&module)?;
-        // Each folder right under the module is a plugin; libraries live under pdk/.
+        // Each folder right under the module is a plugin; shared Go code lives
+        // under internal/ (the official PDK comes from the module proxy via go.sum).
         for package in &packages {
             let top_level = package.dir.parent() == Some(module.as_path());
-            if !package.is_main && top_level && !package.is_pdk {
+            if !package.is_main && top_level && !package.is_internal {
                 bail!(
                     "{} holds Go files but no `package main`: make it a plugin (`package main` with `func main() {{}}`) \
-                     or move the library under pdk/",
+                     or move the library under internal/",
                     project.display_path(&package.dir)
                 );
             }
@@ -120,7 +121,8 @@ impl Language for Go {
                 project.display_path(&module)
             );
         }
-        // Library packages (the PDK, shared helpers) feed every plugin.
+        // go.mod and go.sum pin the official PDK; they and the library packages
+        // (shared helpers under internal/) feed every plugin.
         let mut shared: Vec<PathBuf> = ["go.mod", "go.sum"]
             .iter()
             .map(|f| module.join(f))
@@ -228,12 +230,13 @@ fn build_one(
 struct GoPackage {
     dir: PathBuf,
     is_main: bool,
-    is_pdk: bool,
+    /// Under internal/, the module's shared library packages.
+    is_internal: bool,
 }
 
 /// Every folder holding non-test .go files, with whether it is `package main`.
 fn scan(module: &Path) -> Result<Vec<GoPackage>> {
-    let pdk = module.join("pdk");
+    let internal = module.join("internal");
     let mut packages = Vec::new();
     let walk = WalkDir::new(module)
         .sort_by_file_name()
@@ -272,7 +275,7 @@ fn scan(module: &Path) -> Result<Vec<GoPackage>> {
             packages.push(GoPackage {
                 dir: dir.to_path_buf(),
                 is_main,
-                is_pdk: dir.starts_with(&pdk),
+                is_internal: dir.starts_with(&internal),
             });
         }
     }
@@ -359,8 +362,9 @@ mod discovery_tests {
                 "count-vowels/main.go",
                 "// a plugin\npackage main\nfunc main() {}\n",
             ),
-            ("pdk/pdk.go", "package pdk\n"),
-            ("pdk/internal/mem/mem.go", "package mem\n"),
+            ("go.sum", "github.com/extism/go-pdk v1.1.3 h1:x\n"),
+            ("internal/logfix/logfix.go", "package logfix\n"),
+            ("internal/logfix/mem/mem.go", "package mem\n"),
             ("hello/internal/util.go", "package util\n"),
             (".hidden/x.go", "package nothing\n"),
             ("README.md", "not go\n"),
@@ -370,7 +374,13 @@ mod discovery_tests {
         let hello = &plugins[1];
         let module = project.root.join("plugins-tinygo");
         assert_eq!(hello.dir, module.join("hello"));
-        for input in ["go.mod", "pdk", "pdk/internal/mem", "hello/internal"] {
+        for input in [
+            "go.mod",
+            "go.sum",
+            "internal/logfix",
+            "internal/logfix/mem",
+            "hello/internal",
+        ] {
             assert!(
                 hello.inputs.contains(&module.join(input)),
                 "{input} is an input: {:?}",

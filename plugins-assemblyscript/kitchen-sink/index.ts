@@ -1,0 +1,109 @@
+// Spec `kitchen-sink`: every function of @extism/as-pdk 1.0.0 once (input and
+// output as bytes and as text, config, vars, logs, errors), with outputs every
+// language gives byte for byte. No HTTP: as-pdk 1.0.0 has no HTTP API (only a
+// raw http_request import, no status, no headers), so the spec declares those
+// cases n/a for AssemblyScript.
+//
+// Text goes out as UTF-8 bytes through Host.output, never Host.outputString:
+// as-pdk 1.0.0's outputString passes the string's UTF-16 length as the byte
+// length, which is wrong for any non-ASCII text (docs/pdk-findings.md).
+import { Config, Host, LogLevel, Memory, Var } from "@extism/as-pdk";
+
+const MISSING = "<missing>";
+
+// Called by the runtime on an AssemblyScript abort (`--use abort=index/myAbort`):
+// report the message as the plugin error and trap.
+function myAbort(
+  message: string | null,
+  fileName: string | null,
+  lineNumber: u32,
+  columnNumber: u32,
+): void {
+  const text = message === null ? "abort" : message;
+  error_set(Memory.allocateString(text).offset);
+  unreachable();
+}
+
+@external("extism:host/env", "error_set")
+declare function error_set(offset: u64): void;
+
+// as-pdk 1.0.0 has no trace level (LogLevel is Info, Warn, Debug, Error), so
+// trace goes straight to the host's function (docs/pdk-findings.md).
+@external("extism:host/env", "log_trace")
+declare function log_trace(offset: u64): void;
+
+function outputText(text: string): void {
+  Host.output(Uint8Array.wrap(String.UTF8.encode(text)));
+}
+
+// The input bytes unchanged, through the byte APIs.
+export function echo_bytes(): i32 {
+  Host.output(Host.input());
+  return 0;
+}
+
+// `string: {input}`, through the string APIs.
+export function echo_string(): i32 {
+  outputText("string: " + Host.inputString());
+  return 0;
+}
+
+// `{key}={value}` for the config key named by the input, or `{key} missing`.
+export function config(): i32 {
+  const key = Host.inputString();
+  const value = Config.get(key);
+  outputText(value === null ? key + " missing" : key + "=" + value);
+  return 0;
+}
+
+function readVar(key: string): string {
+  const value = Var.getString(key);
+  return value === null ? MISSING : value;
+}
+
+function setVar(key: string, value: string): void {
+  Var.set(key, Uint8Array.wrap(String.UTF8.encode(value)));
+}
+
+// Reads var `ks`, sets it, reads it, overwrites it, reads it again, then
+// leaves the input in it for the next call.
+export function vars(): i32 {
+  const input = Host.inputString();
+  const before = readVar("ks");
+  setVar("ks", "one");
+  const set = readVar("ks");
+  setVar("ks", "two");
+  const overwrite = readVar("ks");
+  setVar("ks", input);
+  outputText("before=" + before + " set=" + set + " overwrite=" + overwrite);
+  return 0;
+}
+
+// Sets var `gone`, removes it, and reads it back.
+export function var_remove(): i32 {
+  setVar("gone", "here");
+  const before = readVar("gone");
+  Var.remove("gone");
+  outputText("before=" + before + " after=" + readVar("gone"));
+  return 0;
+}
+
+// `ks {level}: {input}` at every level, lowest first. The host drops messages
+// below its level.
+export function log(): i32 {
+  const input = Host.inputString();
+  log_trace(Memory.allocateString("ks trace: " + input).offset);
+  Host.log(LogLevel.Debug, "ks debug: " + input);
+  Host.log(LogLevel.Info, "ks info: " + input);
+  Host.log(LogLevel.Warn, "ks warn: " + input);
+  Host.log(LogLevel.Error, "ks error: " + input);
+  outputText("logged");
+  return 0;
+}
+
+// Fails with the message `kitchen-sink failed: {input}`: as-pdk 1.0.0 has no
+// error helper, so the message goes through the host's error_set.
+export function fail(): i32 {
+  error_set(Memory.allocateString("kitchen-sink failed: " + Host.inputString()).offset);
+  return 1;
+}
