@@ -30,36 +30,56 @@ impl KvStore {
         self.lock().clone()
     }
 
-    /// `kv_read(key) -> value`; a missing key gives an empty block.
-    /// `kv_write(key, value)`.
+    /// The host functions' names with how many i64 handles go in and come out.
+    pub fn signatures(&self) -> [(&'static str, usize, usize); 2] {
+        [("kv_read", 1, 1), ("kv_write", 2, 0)]
+    }
+
+    /// Runs a host function on bytes: `kv_read(key) -> value` (a missing key gives
+    /// no bytes), `kv_write(key, value)`. Every host serves its plugin through this.
+    pub fn serve(&self, name: &str, args: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, String> {
+        let mut args = args.into_iter();
+        let mut arg = |i: usize| {
+            args.next()
+                .ok_or_else(|| format!("{name}: argument {i} is missing"))
+        };
+        match name {
+            "kv_read" => {
+                let key = arg(0)?;
+                Ok(vec![self.lock().get(&key).cloned().unwrap_or_default()])
+            }
+            "kv_write" => {
+                let (key, value) = (arg(0)?, arg(1)?);
+                self.lock().insert(key, value);
+                Ok(Vec::new())
+            }
+            other => Err(format!("no host function `{other}`: the kv store has kv_read and kv_write")),
+        }
+    }
+
+    /// The same functions for polyplug-host: memory handles in and out.
     pub fn host_functions(&self) -> Vec<HostFunction> {
-        let read = self.clone();
-        let write = self.clone();
-        vec![
-            HostFunction::new(
-                "kv_read",
-                [ValType::I64],
-                [ValType::I64],
-                move |plugin: &mut CurrentPlugin, params: &[Val], results: &mut [Val]| {
-                    let key = plugin.memory_bytes(handle(params, 0)?)?.to_vec();
-                    let value = read.lock().get(&key).cloned().unwrap_or_default();
-                    let out = plugin.memory_new(&value)?;
-                    results[0] = Val::I64(out as i64);
-                    Ok(())
-                },
-            ),
-            HostFunction::new(
-                "kv_write",
-                [ValType::I64, ValType::I64],
-                [],
-                move |plugin: &mut CurrentPlugin, params: &[Val], _results: &mut [Val]| {
-                    let key = plugin.memory_bytes(handle(params, 0)?)?.to_vec();
-                    let value = plugin.memory_bytes(handle(params, 1)?)?.to_vec();
-                    write.lock().insert(key, value);
-                    Ok(())
-                },
-            ),
-        ]
+        self.signatures()
+            .into_iter()
+            .map(|(name, params, results)| {
+                let store = self.clone();
+                HostFunction::new(
+                    name,
+                    vec![ValType::I64; params],
+                    vec![ValType::I64; results],
+                    move |plugin: &mut CurrentPlugin, params: &[Val], out: &mut [Val]| {
+                        let args = (0..params.len())
+                            .map(|i| Ok(plugin.memory_bytes(handle(params, i)?)?.to_vec()))
+                            .collect::<anyhow::Result<Vec<_>>>()?;
+                        let results = store.serve(name, args).map_err(anyhow::Error::msg)?;
+                        for (slot, bytes) in out.iter_mut().zip(results) {
+                            *slot = Val::I64(plugin.memory_new(&bytes)? as i64);
+                        }
+                        Ok(())
+                    },
+                )
+            })
+            .collect()
     }
 }
 

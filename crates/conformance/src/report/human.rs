@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{matrix, na_groups, totals, warned};
+use super::{matrix, na_groups, totals, warned, Counts};
 use crate::outcome::CellStatus;
 use crate::suite::Results;
 
@@ -41,47 +41,46 @@ pub fn human(results: &Results, color: bool) -> String {
     let mut out = String::new();
     let rows = matrix(results);
     let spec_w = rows.iter().map(|(s, _)| s.len()).max().unwrap_or(4).max(4) + 2;
+    // Each cell's text first, so every column is as wide as its widest cell.
+    let texts: Vec<Vec<(String, Option<Counts>)>> = rows
+        .iter()
+        .map(|(_, row)| {
+            results
+                .langs
+                .iter()
+                .map(|l| match row.get(l) {
+                    None => ("-".to_owned(), None),
+                    Some(c) => (cell_text(c), Some(*c)),
+                })
+                .collect()
+        })
+        .collect();
+    let col = texts
+        .iter()
+        .flatten()
+        .map(|(t, _)| t.len())
+        .chain(results.langs.iter().map(String::len))
+        .max()
+        .unwrap_or(0)
+        .max(COL - 2)
+        + 2;
     let _ = write!(out, "{}", paint.bold(&format!("{:spec_w$}", "spec")));
     for l in &results.langs {
-        let _ = write!(out, "{}", paint.bold(&format!("{l:COL$}")));
+        let _ = write!(out, "{}", paint.bold(&format!("{l:col$}")));
     }
     out.push('\n');
-    for (spec, row) in &rows {
+    for ((spec, _), cells) in rows.iter().zip(&texts) {
         let _ = write!(out, "{spec:spec_w$}");
-        for l in &results.langs {
-            let text = match row.get(l) {
-                None => format!("{:COL$}", "-"),
-                Some(c) => {
-                    let mut parts = Vec::new();
-                    if c.pass > 0 || c.total() == 0 {
-                        parts.push(format!("{} pass", c.pass));
-                    }
-                    if c.fail > 0 {
-                        parts.push(format!("{} fail", c.fail));
-                    }
-                    if c.error > 0 {
-                        parts.push(format!("{} error", c.error));
-                    }
-                    if c.na > 0 {
-                        parts.push(format!("{} n/a", c.na));
-                    }
-                    let mut t = parts.join(", ");
-                    match c.warnings {
-                        0 => {}
-                        1 => t.push_str(" (1 memory warning)"),
-                        n => t.push_str(&format!(" ({n} memory warnings)")),
-                    }
-                    let t = format!("{t:COL$}");
-                    if c.fail + c.error > 0 {
-                        paint.red(&t)
-                    } else if c.pass == 0 {
-                        paint.dim(&t)
-                    } else {
-                        paint.green(&t)
-                    }
-                }
+        for (text, counts) in cells {
+            let t = format!("{text:col$}");
+            let t = match counts {
+                None => t,
+                Some(c) if c.fail + c.error > 0 => paint.red(&t),
+                Some(c) if c.pass == 0 => paint.dim(&t),
+                Some(c) if c.warnings > 0 => paint.yellow(&t),
+                Some(_) => paint.green(&t),
             };
-            out.push_str(&text);
+            out.push_str(&t);
         }
         out.push('\n');
     }
@@ -165,4 +164,28 @@ pub fn human(results: &Results, color: bool) -> String {
         }
     }
     out
+}
+
+/// `4 pass`, `3 pass, 1 fail`, `4 pass (2 memory warnings)`.
+fn cell_text(c: &Counts) -> String {
+    let mut parts = Vec::new();
+    if c.pass > 0 || c.total() == 0 {
+        parts.push(format!("{} pass", c.pass));
+    }
+    if c.fail > 0 {
+        parts.push(format!("{} fail", c.fail));
+    }
+    if c.error > 0 {
+        parts.push(format!("{} error", c.error));
+    }
+    if c.na > 0 {
+        parts.push(format!("{} n/a", c.na));
+    }
+    let mut t = parts.join(", ");
+    match c.warnings {
+        0 => {}
+        1 => t.push_str(" (1 memory warning)"),
+        n => t.push_str(&format!(" ({n} memory warnings)")),
+    }
+    t
 }

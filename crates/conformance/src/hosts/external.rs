@@ -1,0 +1,275 @@
+//! An official runtime as a host: `hosts/<name>/host.toml` says how to start its
+//! driver, and the driver runs the case through the protocol of docs/hosts.md.
+//! Drivers are pooled: each cell borrows one (starting it if none is idle) and
+//! gives it back unless it broke.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::driver::{b64, expand, program, unb64, Driver};
+use super::{CasePlan, Host, RawCall, RawRun};
+use crate::outcome::CallResult;
+
+/// A driver gets this long beyond the case's own timeout to answer a call.
+const SLACK: Duration = Duration::from_secs(20);
+/// And this long for `describe`, `load` and `unload` (loading compiles the module).
+const LOAD_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// `hosts/<name>/host.toml` (docs/hosts.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostToml {
+    pub name: String,
+    #[serde(default)]
+    pub about: String,
+    #[serde(default)]
+    pub needs: Vec<String>,
+    #[serde(default)]
+    pub hint: String,
+    #[serde(default)]
+    pub setup: Vec<Vec<String>>,
+    #[serde(default)]
+    pub inputs: Vec<String>,
+    pub run: Vec<String>,
+}
+
+impl HostToml {
+    pub fn load(dir: &Path) -> Result<HostToml, String> {
+        let file = dir.join("host.toml");
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let host: HostToml =
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+        let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if host.name != folder {
+            return Err(format!(
+                "{}: name = {:?} but the folder is {folder:?}: make them the same",
+                file.display(),
+                host.name
+            ));
+        }
+        if host.run.is_empty() {
+            return Err(format!("{}: `run` is empty: name the driver to start", file.display()));
+        }
+        Ok(host)
+    }
+}
+
+/// What `describe` said.
+#[derive(Debug, Clone)]
+pub struct Describe {
+    pub version: String,
+    pub imports: Vec<String>,
+    pub raw_calls: bool,
+}
+
+pub struct External {
+    pub toml: HostToml,
+    dir: PathBuf,
+    state: PathBuf,
+    idle: Mutex<Vec<Driver>>,
+    described: OnceLock<Result<Describe, String>>,
+}
+
+impl External {
+    pub fn new(toml: HostToml, dir: PathBuf, state: PathBuf) -> External {
+        External {
+            toml,
+            dir,
+            state,
+            idle: Mutex::new(Vec::new()),
+            described: OnceLock::new(),
+        }
+    }
+
+    fn start(&self) -> Result<Driver, String> {
+        let words: Vec<String> = self.toml.run.iter().map(|w| expand(w, &self.state)).collect();
+        let prog = program(&words[0], &self.dir);
+        Driver::start(&self.toml.name, &self.dir, &prog, &words[1..])
+    }
+
+    /// Runs `f` on an idle driver (or a new one); a driver that failed is dropped.
+    fn with_driver<T>(&self, f: impl FnOnce(&mut Driver) -> Result<T, String>) -> Result<T, String> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut driver = match idle {
+            Some(d) => d,
+            None => self.start()?,
+        };
+        let result = f(&mut driver);
+        if result.is_ok() {
+            self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(driver);
+        }
+        result
+    }
+
+    /// The driver's `describe`, asked once.
+    pub fn describe(&self) -> Result<Describe, String> {
+        self.described
+            .get_or_init(|| {
+                self.with_driver(|d| {
+                    let r = d.request(&json!({"op": "describe"}), LOAD_TIMEOUT, &mut no_host_calls)?;
+                    if r["ok"] != true {
+                        return Err(format!("the {} driver refused `describe`: {r}", self.toml.name));
+                    }
+                    Ok(Describe {
+                        version: r["version"].as_str().unwrap_or_default().to_owned(),
+                        imports: r["imports"]
+                            .as_array()
+                            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                            .unwrap_or_default(),
+                        raw_calls: r["raw_calls"] == true,
+                    })
+                })
+            })
+            .clone()
+    }
+}
+
+fn no_host_calls(name: &str, _: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, String> {
+    Err(format!("no host function `{name}` outside a call"))
+}
+
+/// A response's failure as a call result: `error` or `unsupported`.
+fn failure(r: &Value) -> CallResult {
+    if let Some(what) = r["unsupported"].as_str() {
+        return CallResult::Error {
+            category: "unsupported".into(),
+            message: what.to_owned(),
+        };
+    }
+    CallResult::Error {
+        category: r["error"]["category"].as_str().unwrap_or("trap").to_owned(),
+        message: r["error"]["message"].as_str().unwrap_or_default().to_owned(),
+    }
+}
+
+fn logs(r: &Value) -> Vec<(String, String)> {
+    r["logs"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|l| {
+                    (
+                        l["level"].as_str().unwrap_or_default().to_owned(),
+                        l["message"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Host for External {
+    fn name(&self) -> &str {
+        &self.toml.name
+    }
+
+    fn version(&self) -> String {
+        self.describe().map(|d| d.version).unwrap_or_default()
+    }
+
+    fn unsupported(&self, imports: &[String], raw: bool) -> Option<String> {
+        let d = match self.describe() {
+            Ok(d) => d,
+            Err(e) => return Some(e),
+        };
+        let missing: Vec<&str> = imports
+            .iter()
+            .filter(|i| !d.imports.iter().any(|have| have == *i))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Some(format!("{} lacks extism:host/env {}", self.toml.name, missing.join(", ")));
+        }
+        if raw && !d.raw_calls {
+            return Some(format!("{} cannot call a plain numeric export", self.toml.name));
+        }
+        None
+    }
+
+    fn run(&self, plan: &CasePlan) -> Result<RawRun, String> {
+        self.with_driver(|d| {
+            let host_functions: Vec<Value> = plan
+                .kv
+                .as_ref()
+                .map(|kv| {
+                    kv.signatures()
+                        .iter()
+                        .map(|(name, params, results)| {
+                            json!({"namespace": "extism:host/user", "name": name,
+                                   "params": params, "results": results})
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let allowed_paths: BTreeMap<String, String> = plan
+                .allowed_path
+                .iter()
+                .map(|(dir, guest)| (dir.display().to_string(), guest.clone()))
+                .collect();
+            let load = json!({
+                "op": "load", "wasm": plan.wasm.display().to_string(), "wasi": plan.wasi,
+                "config": plan.config, "allowed_hosts": plan.allowed_hosts,
+                "allowed_paths": allowed_paths, "timeout_ms": plan.timeout_ms,
+                "max_pages": plan.max_pages, "log_level": plan.log_level,
+                "host_functions": host_functions,
+            });
+            let mut serve = |name: &str, args: Vec<Vec<u8>>| match &plan.kv {
+                Some(kv) => kv.serve(name, args),
+                None => Err(format!("this case provides no host function `{name}`")),
+            };
+            let r = d.request(&load, LOAD_TIMEOUT, &mut serve)?;
+            let mut run = RawRun::default();
+            if r["ok"] != true {
+                // The plugin did not load: every call reports why, as polyplug's would.
+                let why = failure(&r);
+                for _ in &plan.calls {
+                    run.calls.push(RawCall { result: why.clone(), logs: Vec::new() });
+                }
+                return Ok(run);
+            }
+            let timeout = Duration::from_millis(plan.timeout_ms) + SLACK;
+            for call in &plan.calls {
+                let req = match &call.args {
+                    Some(args) => json!({"op": "call_raw", "export": call.export,
+                        "args": args.iter().map(|a| json!({"i32": a})).collect::<Vec<_>>()}),
+                    None => json!({"op": "call", "export": call.export, "input_b64": b64(&call.input)}),
+                };
+                let r = d.request(&req, timeout, &mut serve)?;
+                let result = if r["ok"] != true {
+                    failure(&r)
+                } else if call.args.is_some() {
+                    CallResult::Raw(
+                        r["results"]
+                            .as_array()
+                            .map(|a| a.iter().map(render_raw).collect())
+                            .unwrap_or_default(),
+                    )
+                } else {
+                    CallResult::Output(unb64(&r["output_b64"]).map_err(|e| {
+                        format!("the {} driver sent a bad output: {e}", self.toml.name)
+                    })?)
+                };
+                run.calls.push(RawCall { result, logs: logs(&r) });
+            }
+            d.request(&json!({"op": "unload"}), LOAD_TIMEOUT, &mut serve)?;
+            Ok(run)
+        })
+    }
+}
+
+/// `{"i32": 3}` as polyplug renders a raw result (`3`, `5i64`).
+fn render_raw(v: &Value) -> String {
+    if let Some(x) = v.get("i32").and_then(Value::as_i64) {
+        return x.to_string();
+    }
+    if let Some(x) = v.get("i64").and_then(Value::as_i64) {
+        return format!("{x}i64");
+    }
+    v.to_string()
+}

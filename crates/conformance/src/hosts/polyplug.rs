@@ -1,0 +1,152 @@
+//! polyplug-host as a host, in process: a fresh Plugin per case on one shared
+//! Engine, logs captured by level, the kernel-memory sanitizer always on.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use polyplug_host::{Engine, LogLevel, Manifest, Plugin, Val, Wasm};
+
+use super::{CasePlan, Host, RawCall, RawRun};
+use crate::outcome::CallResult;
+
+pub struct Polyplug {
+    engine: Engine,
+    /// One gate per artifact: the first case to need a module compiles it while
+    /// the others wait, instead of every thread compiling the same module at once.
+    compiled: Mutex<HashMap<PathBuf, Arc<OnceLock<()>>>>,
+}
+
+impl Polyplug {
+    pub fn new() -> anyhow::Result<Polyplug> {
+        let engine =
+            Engine::new().map_err(|e| anyhow::anyhow!("cannot create the wasmtime engine: {e}"))?;
+        Ok(Polyplug {
+            engine,
+            compiled: Mutex::default(),
+        })
+    }
+
+    /// Puts the artifact's compiled module in the engine's cache. Errors are left
+    /// for the case's own build to report.
+    fn compile_once(&self, path: &Path, wasi: bool) {
+        let gate = self
+            .compiled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(path.to_owned())
+            .or_default()
+            .clone();
+        gate.get_or_init(|| {
+            let manifest = Manifest::new(Wasm::file(path));
+            let _ = Plugin::builder(&self.engine, manifest)
+                .with_wasi(wasi)
+                .build();
+        });
+    }
+}
+
+impl Host for Polyplug {
+    fn name(&self) -> &str {
+        super::IN_PROCESS
+    }
+
+    fn version(&self) -> String {
+        format!("polyplug-host {}", env!("CARGO_PKG_VERSION"))
+    }
+
+    fn unsupported(&self, _imports: &[String], _raw: bool) -> Option<String> {
+        None
+    }
+
+    fn run(&self, plan: &CasePlan) -> Result<RawRun, String> {
+        self.compile_once(&plan.wasm, plan.wasi);
+        let mut manifest = Manifest::new(Wasm::file(&plan.wasm));
+        for (k, v) in &plan.config {
+            manifest = manifest.with_config(k.clone(), v.clone());
+        }
+        for h in &plan.allowed_hosts {
+            manifest = manifest.with_allowed_host(h.clone());
+        }
+        if let Some((dir, guest)) = &plan.allowed_path {
+            manifest = manifest.with_allowed_path(dir.clone(), guest.clone());
+        }
+        manifest = manifest.with_timeout_ms(plan.timeout_ms);
+        if let Some(pages) = plan.max_pages {
+            manifest = manifest.with_memory_max_pages(pages);
+        }
+        let level: LogLevel = plan
+            .log_level
+            .parse()
+            .map_err(|_| format!("log level {:?} is not one polyplug-host knows", plan.log_level))?;
+        let logs: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+        let sink = logs.clone();
+        let mut builder = Plugin::builder(&self.engine, manifest)
+            .with_wasi(plan.wasi)
+            .with_log_level(level)
+            // The sanitizer: results stay the official ones, stray accesses are warnings.
+            .with_strict_memory(true)
+            .with_logger(move |level, msg| {
+                sink.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((level.to_string().to_lowercase(), msg.to_owned()));
+            });
+        if let Some(kv) = &plan.kv {
+            for f in kv.host_functions() {
+                builder = builder.with_host_function(f);
+            }
+        }
+        let mut plugin = builder
+            .build()
+            .map_err(|e| format!("cannot load {}: {e}", plan.wasm.display()))?;
+
+        let take_logs = || std::mem::take(&mut *logs.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut run = RawRun::default();
+        for call in &plan.calls {
+            // Whatever a language's start-up code logs before the first call is its own business.
+            if run.calls.is_empty() {
+                take_logs();
+            }
+            let error = |e: polyplug_host::Error| CallResult::Error {
+                category: e.kind().category().to_owned(),
+                message: e.message().to_owned(),
+            };
+            let result = match &call.args {
+                Some(args) => {
+                    let args: Vec<Val> = args.iter().map(|a| Val::I32(*a)).collect();
+                    match plugin.call_raw(&call.export, &args) {
+                        Ok(vals) => CallResult::Raw(vals.iter().map(render_val).collect()),
+                        Err(e) => error(e),
+                    }
+                }
+                None => match plugin.call(&call.export, &call.input) {
+                    Ok(out) => CallResult::Output(out),
+                    Err(e) => error(e),
+                },
+            };
+            run.calls.push(RawCall {
+                result,
+                logs: take_logs(),
+            });
+        }
+        let memory = plugin.take_memory_diagnostics();
+        run.memory_warnings = memory.kept.iter().map(ToString::to_string).collect();
+        if memory.dropped > 0 {
+            run.memory_warnings.push(format!(
+                "... and {} more accesses outside their block",
+                memory.dropped
+            ));
+        }
+        Ok(run)
+    }
+}
+
+fn render_val(v: &Val) -> String {
+    match v {
+        Val::I32(x) => x.to_string(),
+        Val::I64(x) => format!("{x}i64"),
+        Val::F32(x) => format!("{}f32", f32::from_bits(*x)),
+        Val::F64(x) => format!("{}f64", f64::from_bits(*x)),
+        other => format!("{other:?}"),
+    }
+}
