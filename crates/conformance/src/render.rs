@@ -297,8 +297,8 @@ mod tests {
             class: "stack-exhausted".into(),
             message: None,
         });
-        let a = render_snapshot(&case, &failed("stack-overflow", "rust says this"));
-        let b = render_snapshot(&case, &failed("memory-limit", "go says that"));
+        let a = render_snapshot(&case, &failed("stack-overflow", "one language says this"));
+        let b = render_snapshot(&case, &failed("memory-limit", "another says that"));
         assert_eq!(a, b);
         assert!(
             a.contains("error: stack-exhausted") && !a.contains("says"),
