@@ -270,6 +270,7 @@ mod tests {
             std::path::Path::new("."),
             std::path::Path::new("s.toml"),
             src,
+            None,
         );
         let mut case = spec.unwrap().cases.remove(0);
         case.calls[0].expect = expect;
