@@ -85,24 +85,28 @@ impl Artifacts {
         Ok(a)
     }
 
-    /// Languages with at least one artifact or build failure, in report order.
+    /// Languages with at least one artifact or build failure, in report order
+    /// (the manifest's `languages`; ones it does not list follow in the order
+    /// the manifest first mentions them).
     pub fn languages(&self) -> Vec<String> {
-        let mut langs: Vec<String> = self
+        let mut langs: Vec<String> = Vec::new();
+        for lang in self
             .artifacts
             .iter()
-            .map(|a| a.lang.clone())
-            .chain(self.failures.iter().map(|f| f.lang.clone()))
-            .collect();
+            .map(|a| &a.lang)
+            .chain(self.failures.iter().map(|f| &f.lang))
+        {
+            if !langs.contains(lang) {
+                langs.push(lang.clone());
+            }
+        }
+        // A stable sort: unlisted languages keep their first-mention order.
         langs.sort_by_key(|l| {
-            (
-                self.languages
-                    .iter()
-                    .position(|k| k.name == *l)
-                    .unwrap_or(usize::MAX),
-                l.clone(),
-            )
+            self.languages
+                .iter()
+                .position(|k| k.name == *l)
+                .unwrap_or(usize::MAX)
         });
-        langs.dedup();
         langs
     }
 
