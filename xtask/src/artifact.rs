@@ -13,8 +13,34 @@ use wasmparser::{ExternalKind, Parser, Payload, TypeRef, Validator, WasmFeatures
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Manifest {
+    /// Every language xtask knows, in report order: the suite takes its
+    /// column order, missing-artifact hints and the names a fixture's `na`
+    /// may use from here, so it never names a language itself.
+    #[serde(default)]
+    pub languages: Vec<LanguageInfo>,
     pub artifacts: Vec<Artifact>,
     pub failures: Vec<Failure>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LanguageInfo {
+    pub name: String,
+    /// The plugin folder, relative to the root.
+    pub source_dir: String,
+    /// Folders whose changes make this language's artifacts stale.
+    pub watch: Vec<String>,
+}
+
+/// The manifest's `languages`, from the `Language` implementations.
+pub fn languages() -> Vec<LanguageInfo> {
+    crate::lang::all()
+        .into_iter()
+        .map(|lang| LanguageInfo {
+            name: lang.name().to_string(),
+            source_dir: lang.source_dir().to_string(),
+            watch: lang.watch().into_iter().map(str::to_string).collect(),
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -200,6 +200,7 @@ pub fn build_all(project: &Project, options: &Options) -> Result<Report> {
     artifacts.sort_by(|a, b| (order(&a.lang), &a.spec).cmp(&(order(&b.lang), &b.spec)));
     failures.sort_by(|a, b| (order(&a.lang), &a.spec).cmp(&(order(&b.lang), &b.spec)));
     let manifest = Manifest {
+        languages: artifact::languages(),
         artifacts,
         failures,
     };

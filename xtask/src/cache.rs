@@ -114,11 +114,11 @@ mod tests {
 
     fn plugin(dir: &Path) -> Plugin {
         Plugin {
-            lang: "go",
+            lang: "some-lang",
             spec: "hello".into(),
             dir: dir.join("hello"),
             target: "wasip1".into(),
-            inputs: vec![dir.join("hello"), dir.join("go.mod")],
+            inputs: vec![dir.join("hello"), dir.join("deps.lock")],
             id: String::new(),
         }
     }
@@ -126,8 +126,8 @@ mod tests {
     fn project(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("xtask-cache-{name}-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("hello")).unwrap();
-        std::fs::write(dir.join("go.mod"), "module polyplug.dev/plugins\n").unwrap();
-        std::fs::write(dir.join("hello/main.go"), "package main\nfunc main() {}\n").unwrap();
+        std::fs::write(dir.join("deps.lock"), "module polyplug.dev/plugins\n").unwrap();
+        std::fs::write(dir.join("hello/main.src"), "plugin\n").unwrap();
         dir
     }
 
@@ -144,13 +144,13 @@ mod tests {
         std::fs::write(b.join("hello/target/out.wasm"), "junk").unwrap();
         assert_eq!(key_a, key(&toolchain, &plugin(&b)).unwrap());
 
-        std::fs::write(b.join("go.mod"), "module polyplug.dev/plugins\ngo 1.24\n").unwrap();
+        std::fs::write(b.join("deps.lock"), "pinned 2\n").unwrap();
         assert_ne!(
             key_a,
             key(&toolchain, &plugin(&b)).unwrap(),
-            "go.mod is an input"
+            "the lock is an input"
         );
-        std::fs::write(a.join("hello/extra.go"), "package main\n").unwrap();
+        std::fs::write(a.join("hello/extra.src"), "more\n").unwrap();
         let key_a2 = key(&toolchain, &plugin(&a)).unwrap();
         assert_ne!(key_a, key_a2, "a new file is an input");
         let newer = Toolchain {
@@ -171,15 +171,15 @@ mod tests {
     fn lookup_rejects_a_tampered_artifact() {
         let dir = project("lookup");
         let out = dir.join("target/plugins");
-        let wasm = out.join("go/hello.wasm");
+        let wasm = out.join("some-lang/hello.wasm");
         artifact::write_atomic(&wasm, b"module").unwrap();
         let artifact = Artifact {
             spec: "hello".into(),
-            lang: "go".into(),
-            path: "target/plugins/go/hello.wasm".into(),
+            lang: "some-lang".into(),
+            path: "target/plugins/some-lang/hello.wasm".into(),
             sha256: artifact::sha256_hex(b"module"),
             bytes: 6,
-            toolchain: "go".into(),
+            toolchain: "some-compiler".into(),
             toolchain_version: "1.26.8".into(),
             wasi: true,
             exports: vec![],

@@ -52,7 +52,7 @@ pub fn matrix(project: &Project, shards: usize, macos: bool) -> Result<Value> {
             continue;
         }
         let mut oses = vec!["ubuntu-latest"];
-        if macos && runs_on_macos(*lang) {
+        if macos && lang.ci_macos() {
             oses.push("macos-latest");
         }
         for os in oses {
@@ -71,21 +71,18 @@ pub fn matrix(project: &Project, shards: usize, macos: bool) -> Result<Value> {
     Ok(json!({ "include": include }))
 }
 
-/// The toolchain a language's job installs, as the workflow's setup steps read it.
+/// The toolchain a language's job installs, as the workflow's setup steps read
+/// it: the language's own [`Language::ci_setup`], so a new language never
+/// silently gets another language's setup.
 fn setup(lang: &dyn Language) -> Value {
-    let apt = lang.provision().apt_packages.join(" ");
-    match lang.name() {
-        "rust" => json!({ "rust_targets": "wasm32-unknown-unknown,wasm32-wasip1", "apt": "" }),
-        "go" => json!({ "go_version": "1.24", "tinygo": false, "apt": "" }),
-        // The built-in JS compiler's engine: Rust's wasm32-wasip1 std, plus
-        // clang and wasi-libc for QuickJS's C.
-        _ => json!({ "rust_targets": "wasm32-wasip1", "apt": apt }),
+    let mut job = lang.ci_setup();
+    if !job.is_object() {
+        job = json!({});
     }
-}
-
-/// The JS engine's C toolchain comes from Debian packages: Linux only.
-fn runs_on_macos(lang: &dyn Language) -> bool {
-    matches!(lang.name(), "rust" | "go")
+    if job.get("apt").is_none() {
+        job["apt"] = json!("");
+    }
+    job
 }
 
 /// Every `matrix.lang == '<name>'` in the workflow must name a language that
@@ -136,13 +133,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("w.yml");
         std::fs::write(&file, text).unwrap();
-        check_workflow(&file, &["rust", "go"])
+        check_workflow(&file, &["alpha", "beta"])
     }
 
     #[test]
     fn accepts_known_languages() {
-        check("run: cargo xtask ci-matrix\nif: matrix.lang == 'go' && matrix.lang == \"rust\"\n")
-            .unwrap();
+        check(
+            "run: cargo xtask ci-matrix\nif: matrix.lang == 'beta' && matrix.lang == \"alpha\"\n",
+        )
+        .unwrap();
     }
 
     #[test]
@@ -151,12 +150,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 3: `python`"), "{err}");
-        assert!(err.contains("the repo has rust, go"), "{err}");
+        assert!(err.contains("the repo has alpha, beta"), "{err}");
     }
 
     #[test]
     fn requires_the_generated_matrix() {
-        let err = check("if: matrix.lang == 'go'\n").unwrap_err().to_string();
+        let err = check("if: matrix.lang == 'beta'\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("never runs `cargo xtask ci-matrix`"), "{err}");
     }
 }

@@ -30,6 +30,7 @@ impl flags::Doctor {
             );
             return Ok(());
         }
+        let width = langs.iter().map(|l| l.name().len()).max().unwrap_or(0);
         for (lang, tc) in langs.iter().zip(&toolchains) {
             let state = if tc.ready { "ready" } else { "missing" };
             let version = if tc.version.is_empty() {
@@ -38,7 +39,7 @@ impl flags::Doctor {
                 format!("{} {}", tc.name, tc.version)
             };
             println!(
-                "{:<5} {:<8} {:<12} {:<16} {}",
+                "{:<width$} {:<8} {:<12} {:<16} {}",
                 lang.name(),
                 state,
                 tc.strategy,
@@ -46,7 +47,7 @@ impl flags::Doctor {
                 tc.program.display()
             );
             if !tc.hint.is_empty() {
-                println!("      {}", tc.hint);
+                println!("{:width$} {}", "", tc.hint);
             }
         }
         Ok(())

@@ -29,7 +29,7 @@ xflags::xflags! {
         /// Build every plugin of every language into target/plugins/ and write
         /// target/plugins/manifest.json. Unchanged plugins are not rebuilt.
         cmd build-all {
-            /// Only this language (rust, go, js); repeatable.
+            /// Only this language (one of those `doctor` lists); repeatable.
             repeated --lang lang: String
             /// Only the plugin implementing this spec (e.g. count-vowels); repeatable.
             repeated --spec spec: String
@@ -42,7 +42,7 @@ xflags::xflags! {
         /// Build the plugins (cached), then run the conformance suite on every
         /// artifact and exit with its exit code.
         cmd conformance {
-            /// Only this language (rust, go, js); repeatable.
+            /// Only this language (one of those `doctor` lists); repeatable.
             repeated --lang lang: String
             /// Only this spec; repeatable.
             repeated --spec spec: String

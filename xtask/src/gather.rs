@@ -110,6 +110,7 @@ fn merge(project: &Project, manifests: &[PathBuf]) -> Result<Manifest> {
         }
         merged.failures.extend(manifest.failures);
     }
+    merged.languages = artifact::languages();
     merged
         .artifacts
         .sort_by(|a, b| (&a.lang, &a.spec).cmp(&(&b.lang, &b.spec)));

@@ -29,7 +29,7 @@ fn unknown_lang_and_spec() {
     let root = root_with_plugins();
     assert_refused(
         &root.xtask(&["build-all", "--lang", "cobol"]),
-        &["unknown language `cobol`", "rust, go, js"],
+        &["unknown language `cobol`", "rust, go, js, assemblyscript"],
     );
     assert_refused(
         &root.xtask(&["build-all", "--spec", "nope"]),
@@ -140,4 +140,77 @@ fn a_missing_toolchain_names_the_fix() {
         ],
     );
     assert!(!root.path().join("target/plugins/manifest.json").exists());
+}
+
+/// The project's own npm package (exact versions and lock), so the temporary
+/// root installs the same compiler as the real one.
+fn assemblyscript_package(root: &Root) {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins-assemblyscript");
+    for file in ["package.json", "package-lock.json"] {
+        let text = std::fs::read_to_string(repo.join(file)).unwrap();
+        root.write(&format!("plugins-assemblyscript/{file}"), &text);
+    }
+}
+
+const ABORT_TS: &str = "function myAbort(m: string | null, f: string | null, l: u32, c: u32): void {\n  unreachable();\n}\n";
+
+#[test]
+fn a_missing_node_names_the_fix() {
+    let root = Root::new();
+    assemblyscript_package(&root);
+    root.write(
+        "plugins-assemblyscript/add/index.ts",
+        &format!("export function add(a: i32, b: i32): i32 {{\n  return a + b;\n}}\n{ABORT_TS}"),
+    );
+    let run = root.xtask_with(&["build-all", "--lang", "assemblyscript"], |cmd| {
+        cmd.env("PATH", "/nonexistent");
+    });
+    assert_refused(
+        &run,
+        &[
+            "toolchains missing",
+            "no `node` and `npm` on PATH",
+            "apt-get install -y nodejs npm",
+        ],
+    );
+    assert!(!root.path().join("target/plugins/manifest.json").exists());
+    let doctor = root.xtask_with(&["doctor", "--json"], |cmd| {
+        cmd.env("PATH", "/nonexistent");
+    });
+    let report: serde_json::Value = serde_json::from_str(&doctor.stdout).unwrap();
+    let entry = &report["languages"]["assemblyscript"];
+    assert_eq!(entry["ready"], false, "{entry:#}");
+    assert!(
+        entry["hint"].as_str().unwrap().contains("nodejs npm"),
+        "{entry:#}"
+    );
+}
+
+#[test]
+fn an_assemblyscript_compile_error_fails_that_plugin_only() {
+    let root = Root::new();
+    assemblyscript_package(&root);
+    root.write(
+        "plugins-assemblyscript/add/index.ts",
+        &format!("export function add(a: i32, b: i32): i32 {{\n  return a + b;\n}}\n{ABORT_TS}"),
+    );
+    root.write(
+        "plugins-assemblyscript/broken/index.ts",
+        &format!("export function add(a: i32): i32 {{\n  return \"not a number\";\n}}\n{ABORT_TS}"),
+    );
+    let run = root.xtask(&["build-all", "--lang", "assemblyscript"]);
+    assert_refused(
+        &run,
+        &[
+            "assemblyscript/broken failed",
+            "plugins-assemblyscript/broken/index.ts:2:10: ERROR TS2322",
+            "is not assignable to type 'i32'",
+        ],
+    );
+    assert!(
+        root.artifact("assemblyscript", "add").is_file(),
+        "{}",
+        run.show()
+    );
+    assert!(!root.artifact("assemblyscript", "broken").exists());
 }

@@ -9,7 +9,7 @@ fn doctor_json_describes_every_language() {
     assert!(run.ok(), "{}", run.show());
     let report: serde_json::Value =
         serde_json::from_str(&run.stdout).expect("doctor --json prints JSON");
-    for lang in ["rust", "go", "js"] {
+    for lang in ["rust", "go", "js", "assemblyscript"] {
         let entry = &report["languages"][lang];
         assert!(entry["ready"].is_boolean(), "{lang}: {entry:#}");
         for key in ["strategy", "version", "hint"] {

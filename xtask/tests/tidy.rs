@@ -1,5 +1,6 @@
 //! Tidy checks run as tests, so `cargo test --workspace` is the one gate:
-//! the workspace, the Rust plugins and the Go plugins are formatted.
+//! the workspace, the Rust plugins and the Go plugins are formatted, and no
+//! Rust code outside a language's own file names that language.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -49,5 +50,225 @@ fn go_plugins_are_formatted() {
             .arg("-l")
             .arg(repo().join("plugins-tinygo")),
         "gofmt -w plugins-tinygo",
+    );
+}
+
+/// Adding a language is one file in xtask/src/lang/ and one plugin folder:
+/// nothing else may name a language. So a language's name (the file stem of
+/// xtask/src/lang/<name>.rs, or another name of the same toolchain) and a
+/// plugin folder (`plugins-*`) may appear in a string literal only in the
+/// language files; everything else asks the `Language` trait or reads the
+/// manifest's `languages`.
+///
+/// Exempt, because they exercise real languages by name rather than decide
+/// anything about them: integration tests and benchmarks (`tests/` and
+/// `benches/` folders, the `fixtures/tidy.rs` test target) and the plugins
+/// themselves (`plugins-*/`, each inside its own language's folder). Also
+/// exempt: the built-in JS compiler (crates/js, crates/js-engine), which is
+/// that language's toolchain, as an external compiler would be. Unit tests in
+/// `src/` are not exempt: they use made-up names.
+#[test]
+fn no_language_is_named_outside_its_own_file() {
+    let root = repo();
+    let lang_dir = root.join("xtask/src/lang");
+    let mut names: Vec<(String, String)> = Vec::new();
+    for entry in std::fs::read_dir(&lang_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if stem != "mod" && path.extension().is_some_and(|e| e == "rs") {
+            names.push((stem.clone(), stem.clone()));
+        }
+    }
+    // Other names of a language's toolchain, owned by that language's file.
+    names.push(("tinygo".into(), "go".into()));
+    assert!(names.len() >= 4, "languages found: {names:?}");
+
+    let mut offences = Vec::new();
+    let mut files = Vec::new();
+    rust_files(&root, &root, &mut files);
+    for file in files {
+        let relative = file
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let own = relative
+            .strip_prefix("xtask/src/lang/")
+            .and_then(|f| f.strip_suffix(".rs"));
+        let source = std::fs::read_to_string(&file).unwrap();
+        for (line, literal) in string_literals(&source) {
+            for token in tokens(&literal) {
+                let named = names.iter().find(|(name, _)| name == token);
+                let allowed = match (named, own) {
+                    (Some((_, owner)), Some(own)) => owner == own,
+                    (Some(_), None) => false,
+                    // Plugin folders: any language file (the one that owns it).
+                    (None, own) => !token.starts_with("plugins-") || own.is_some(),
+                };
+                if !allowed {
+                    offences.push(format!("{relative}:{line}: {literal:?} names `{token}`"));
+                }
+            }
+        }
+    }
+    assert!(
+        offences.is_empty(),
+        "language names in Rust code outside xtask/src/lang/<name>.rs; move the knowledge \
+         behind the `Language` trait (or the manifest's `languages`):\n{}",
+        offences.join("\n")
+    );
+}
+
+/// The words of a literal (letters, digits, `-`, `_`), leaving out file
+/// extensions: `index.js` and `Node.js` name a file and a runtime, not a language.
+fn tokens(literal: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut start = None;
+    for (i, c) in literal.char_indices().chain([(literal.len(), ' ')]) {
+        let word = c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        match (word, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                if !literal[..s].ends_with('.') {
+                    found.push(&literal[s..i]);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// Every .rs file under `dir`, leaving out build outputs, dependencies,
+/// integration tests and the plugins (see above).
+fn rust_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            let skip = name.starts_with('.')
+                || name.starts_with("plugins-")
+                || matches!(
+                    name.as_str(),
+                    "target" | "node_modules" | "tests" | "benches"
+                )
+                || path == root.join("crates/js")
+                || path == root.join("crates/js-engine");
+            if !skip {
+                rust_files(root, &path, out);
+            }
+        } else if name.ends_with(".rs") && path != root.join("fixtures/tidy.rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The contents of the string literals in Rust source, with their line:
+/// a small lexer that knows comments, raw strings, byte strings, chars and
+/// lifetimes, which is all it takes to not mistake one for another.
+fn string_literals(src: &str) -> Vec<(usize, String)> {
+    let chars: Vec<char> = src.chars().collect();
+    let mut found = Vec::new();
+    let (mut i, mut line) = (0, 1);
+    let at = |i: usize| chars.get(i).copied().unwrap_or('\0');
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\n' {
+            line += 1;
+            i += 1;
+        } else if c == '/' && at(i + 1) == '/' {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && at(i + 1) == '*' {
+            let mut depth = 0;
+            while i < chars.len() {
+                if chars[i] == '/' && at(i + 1) == '*' {
+                    depth += 1;
+                    i += 2;
+                } else if chars[i] == '*' && at(i + 1) == '/' {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    line += usize::from(chars[i] == '\n');
+                    i += 1;
+                }
+            }
+        } else if (c == 'r' || (c == 'b' && at(i + 1) == 'r'))
+            && !at(i.wrapping_sub(1)).is_alphanumeric()
+            && matches!(at(i + 1 + usize::from(c == 'b')), '"' | '#')
+        {
+            // r"..." / r#"..."#: no escapes, ends at the quote and as many #.
+            let mut j = i + 1 + usize::from(c == 'b');
+            let mut hashes = 0;
+            while at(j) == '#' {
+                hashes += 1;
+                j += 1;
+            }
+            if at(j) != '"' {
+                i += 1;
+                continue;
+            }
+            let start_line = line;
+            let mut text = String::new();
+            j += 1;
+            while j < chars.len() {
+                if chars[j] == '"' && (1..=hashes).all(|k| at(j + k) == '#') {
+                    j += 1 + hashes;
+                    break;
+                }
+                line += usize::from(chars[j] == '\n');
+                text.push(chars[j]);
+                j += 1;
+            }
+            found.push((start_line, text));
+            i = j;
+        } else if c == '"' {
+            let start_line = line;
+            let mut text = String::new();
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                if chars[i] == '\\' {
+                    // An escape: keep a space so tokens do not run together.
+                    text.push(' ');
+                    i += 1;
+                }
+                line += usize::from(at(i) == '\n');
+                text.push(at(i));
+                i += 1;
+            }
+            found.push((start_line, text));
+            i += 1;
+        } else if c == '\'' {
+            // A char literal ('x', '\n', '\u{..}') or a lifetime ('a).
+            if at(i + 1) == '\\' {
+                i += 2;
+                while i < chars.len() && chars[i] != '\'' {
+                    i += 1;
+                }
+                i += 1;
+            } else if at(i + 2) == '\'' {
+                i += 3;
+            } else {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
+#[test]
+fn the_literal_lexer_skips_comments_and_chars() {
+    let src = "// \"rust\"\nlet a = '\"'; /* \"go\" */ let b: &'static str = r#\"x \"js\"\"#;\nf(\"one\\\"two\");";
+    let found = string_literals(src);
+    assert_eq!(
+        found,
+        [(2, "x \"js\"".to_string()), (3, "one \"two".to_string())]
     );
 }

@@ -87,7 +87,7 @@ fn matrix_has_a_job_per_language_os_and_shard() {
     assert!(run.ok(), "{}", run.show());
     let matrix: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
     let jobs = matrix["include"].as_array().expect("include: [...]");
-    for lang in ["rust", "go", "js"] {
+    for lang in ["rust", "go", "js", "assemblyscript"] {
         let mine: Vec<_> = jobs.iter().filter(|j| j["lang"] == lang).collect();
         let linux: Vec<_> = mine.iter().filter(|j| j["os"] == "ubuntu-latest").collect();
         let shards: Vec<_> = linux.iter().map(|j| j["shard"].as_str().unwrap()).collect();
@@ -104,6 +104,11 @@ fn matrix_has_a_job_per_language_os_and_shard() {
     assert!(!jobs
         .iter()
         .any(|j| j["lang"] == "js" && j["os"] == "macos-latest"));
+    let assemblyscript = jobs.iter().find(|j| j["lang"] == "assemblyscript").unwrap();
+    assert!(
+        assemblyscript["node_version"].is_string(),
+        "{assemblyscript}"
+    );
     let rust = jobs.iter().find(|j| j["lang"] == "rust").unwrap();
     assert!(rust["rust_targets"]
         .as_str()

@@ -26,6 +26,19 @@ pub struct Artifact {
     pub exports: Vec<String>,
 }
 
+/// One language as build-all knows it (xtask's `Language` trait): the suite
+/// learns every language from here and names none itself.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LanguageInfo {
+    pub name: String,
+    /// The language's plugin folder, relative to the root.
+    #[serde(default)]
+    pub source_dir: String,
+    /// Folders whose changes make its artifacts stale.
+    #[serde(default)]
+    pub watch: Vec<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct ArtifactFailure {
     pub spec: String,
@@ -37,6 +50,9 @@ pub struct ArtifactFailure {
 /// The manifest, read leniently (unknown keys are the xtask's business).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Artifacts {
+    /// Every language build-all knows, in report order.
+    #[serde(default)]
+    pub languages: Vec<LanguageInfo>,
     #[serde(default)]
     pub artifacts: Vec<Artifact>,
     #[serde(default)]
@@ -69,25 +85,40 @@ impl Artifacts {
         Ok(a)
     }
 
-    /// Languages with at least one artifact or build failure, in report order.
+    /// Languages with at least one artifact or build failure, in report order
+    /// (the manifest's `languages`; ones it does not list follow in the order
+    /// the manifest first mentions them).
     pub fn languages(&self) -> Vec<String> {
-        let mut langs: Vec<String> = self
+        let mut langs: Vec<String> = Vec::new();
+        for lang in self
             .artifacts
             .iter()
-            .map(|a| a.lang.clone())
-            .chain(self.failures.iter().map(|f| f.lang.clone()))
-            .collect();
+            .map(|a| &a.lang)
+            .chain(self.failures.iter().map(|f| &f.lang))
+        {
+            if !langs.contains(lang) {
+                langs.push(lang.clone());
+            }
+        }
+        // A stable sort: unlisted languages keep their first-mention order.
         langs.sort_by_key(|l| {
-            (
-                crate::fixture::LANGUAGES
-                    .iter()
-                    .position(|k| k == l)
-                    .unwrap_or(usize::MAX),
-                l.clone(),
-            )
+            self.languages
+                .iter()
+                .position(|k| k.name == *l)
+                .unwrap_or(usize::MAX)
         });
-        langs.dedup();
         langs
+    }
+
+    /// The languages a fixture's `na` may name: every language build-all
+    /// knows (a manifest written by hand without that list: the languages it
+    /// has artifacts or failures for).
+    pub fn known_languages(&self) -> Vec<String> {
+        if self.languages.is_empty() {
+            self.languages()
+        } else {
+            self.languages.iter().map(|l| l.name.clone()).collect()
+        }
     }
 
     pub fn find(&self, spec: &str, lang: &str) -> Option<&Artifact> {
@@ -112,14 +143,16 @@ impl Artifacts {
                 f.message.trim_end()
             );
         }
-        let hint = match lang {
-            "rust" => "plugins-rust/",
-            "go" => "plugins-tinygo/",
-            "js" => "plugins-js/",
-            _ => "its plugin folder",
-        };
+        let folder = self
+            .languages
+            .iter()
+            .find(|l| l.name == lang && !l.source_dir.is_empty())
+            .map_or_else(
+                || format!("the {lang} plugin folder"),
+                |l| format!("{}/{spec}", l.source_dir),
+            );
         if self.artifacts.iter().any(|a| a.lang == lang) {
-            format!("no {lang} artifact for `{spec}` in target/plugins/manifest.json: add the plugin under {hint}{spec} and run `cargo xtask build-all`")
+            format!("no {lang} artifact for `{spec}` in target/plugins/manifest.json: add the plugin under {folder} and run `cargo xtask build-all`")
         } else {
             format!("no {lang} artifacts at all: check the {lang} toolchain with `cargo xtask doctor`, then run `cargo xtask build-all`")
         }

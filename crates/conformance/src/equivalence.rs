@@ -132,11 +132,11 @@ mod tests {
 
     #[test]
     fn names_the_odd_one_out_against_the_snapshot() {
-        let cells = [cell("rust", "a"), cell("go", "b")];
+        let cells = [cell("lang-a", "a"), cell("lang-b", "b")];
         let eq = check_equivalence(&cells, |_, _| Some("a\n".into()));
         assert_eq!(eq.len(), 1);
         assert!(!eq[0].agree);
-        assert_eq!(eq[0].odd, vec!["go".to_string()]);
+        assert_eq!(eq[0].odd, vec!["lang-b".to_string()]);
         assert!(
             eq[0].detail.contains("-a") && eq[0].detail.contains("+b"),
             "{}",
@@ -146,14 +146,18 @@ mod tests {
 
     #[test]
     fn majority_decides_without_a_snapshot() {
-        let cells = [cell("rust", "a"), cell("go", "a"), cell("js", "b")];
+        let cells = [
+            cell("lang-a", "a"),
+            cell("lang-b", "a"),
+            cell("lang-c", "b"),
+        ];
         let eq = check_equivalence(&cells, |_, _| None);
-        assert_eq!(eq[0].odd, vec!["js".to_string()]);
+        assert_eq!(eq[0].odd, vec!["lang-c".to_string()]);
     }
 
     #[test]
     fn agreement_is_reported_as_such() {
-        let cells = [cell("rust", "a"), cell("go", "a\n")];
+        let cells = [cell("lang-a", "a"), cell("lang-b", "a\n")];
         assert!(check_equivalence(&cells, |_, _| None)[0].agree);
     }
 }

@@ -7,9 +7,6 @@ use std::path::PathBuf;
 
 use crate::input::Input;
 
-/// Languages a fixture may name (in `na` tables); also the column order of reports.
-pub const LANGUAGES: &[&str] = &["rust", "go", "js"];
-
 /// Error categories polyplug-host reports (`ErrorKind::category`); a fixture naming
 /// anything else is a typo, caught at load time.
 pub const KNOWN_CATEGORIES: &[&str] = &[

@@ -29,9 +29,9 @@ mod runner;
 mod snapfile;
 mod suite;
 
-pub use artifacts::{Artifact, ArtifactFailure, Artifacts};
+pub use artifacts::{Artifact, ArtifactFailure, Artifacts, LanguageInfo};
 pub use equivalence::{check_equivalence, Equivalence};
-pub use fixture::{Call, Case, Compare, Expect, MessageCheck, Spec, KNOWN_CATEGORIES, LANGUAGES};
+pub use fixture::{Call, Case, Compare, Expect, MessageCheck, Spec, KNOWN_CATEGORIES};
 pub use http_server::HttpServer;
 pub use loader::{load_fixtures, LoadError, Loaded};
 pub use outcome::{CallOutcome, CallResult, CaseRun, CellResult, CellStatus};

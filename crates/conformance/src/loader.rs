@@ -11,9 +11,7 @@ use serde::Deserialize;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
-use crate::fixture::{
-    Call, Case, Compare, Expect, MessageCheck, Spec, KNOWN_CATEGORIES, LANGUAGES,
-};
+use crate::fixture::{Call, Case, Compare, Expect, MessageCheck, Spec, KNOWN_CATEGORIES};
 use crate::input::{Input, InputSource};
 
 /// A fixture problem, located as precisely as the TOML parser allows.
@@ -122,7 +120,12 @@ enum OneOrMany {
 }
 
 /// Loads every `fixtures/*/spec.toml` under `fixtures_dir`, sorted by spec name.
-pub fn load_fixtures(fixtures_dir: &Path) -> Loaded {
+///
+/// `languages` are the names a fixture's `na` may use: the languages build-all
+/// knows (`Artifacts::known_languages`); any other name is a load error listing
+/// them. `None` is for callers that read the cases only and have no manifest
+/// (tidy checks): then `na` names are not checked.
+pub fn load_fixtures(fixtures_dir: &Path, languages: Option<&[String]>) -> Loaded {
     let mut loaded = Loaded::default();
     let entries = match std::fs::read_dir(fixtures_dir) {
         Ok(e) => e,
@@ -163,7 +166,7 @@ pub fn load_fixtures(fixtures_dir: &Path) -> Loaded {
         }
         match std::fs::read_to_string(&file) {
             Ok(src) => {
-                let (spec, errors) = parse_spec(&name, &dir, &file, &src);
+                let (spec, errors) = parse_spec(&name, &dir, &file, &src, languages);
                 loaded.errors.extend(errors);
                 if let Some(spec) = spec {
                     loaded.specs.push(spec);
@@ -188,6 +191,7 @@ pub(crate) fn parse_spec(
     dir: &Path,
     file: &Path,
     src: &str,
+    languages: Option<&[String]>,
 ) -> (Option<Spec>, Vec<LoadError>) {
     let err_at = |span: Option<Range<usize>>, message: String| {
         let (line, column) = match span {
@@ -239,7 +243,7 @@ pub(crate) fn parse_spec(
             }
         }
     };
-    if let Err(m) = check_na(&header.na) {
+    if let Err(m) = check_na(&header.na, languages) {
         errors.push(err_at(None, format!("[na]: {m}")));
     }
     let raw_cases = match case_values.map(|v| (v.span(), v.into_inner())) {
@@ -269,7 +273,7 @@ pub(crate) fn parse_spec(
             }
         };
         let case_name = case.name.clone();
-        match validate_case(name, dir, line, case) {
+        match validate_case(name, dir, line, case, languages) {
             Ok(case) => {
                 if seen.insert(case.name.clone()) {
                     cases.push(case);
@@ -302,7 +306,13 @@ pub(crate) fn parse_spec(
     (Some(spec), errors)
 }
 
-fn validate_case(spec: &str, dir: &Path, line: usize, c: CaseToml) -> Result<Case, String> {
+fn validate_case(
+    spec: &str,
+    dir: &Path,
+    line: usize,
+    c: CaseToml,
+    languages: Option<&[String]>,
+) -> Result<Case, String> {
     if c.name.is_empty()
         || !c
             .name
@@ -355,7 +365,7 @@ fn validate_case(spec: &str, dir: &Path, line: usize, c: CaseToml) -> Result<Cas
     if !(1..=10_000).contains(&repeat) {
         return Err(format!("loop = {repeat}: use 1 to 10000"));
     }
-    check_na(&c.na)?;
+    check_na(&c.na, languages)?;
     for hf in &c.host_functions {
         if hf != "kv" {
             return Err(format!(
@@ -506,12 +516,12 @@ fn validate_expect(e: ExpectToml) -> Result<Expect, String> {
     })
 }
 
-fn check_na(na: &BTreeMap<String, String>) -> Result<(), String> {
+fn check_na(na: &BTreeMap<String, String>, languages: Option<&[String]>) -> Result<(), String> {
     for (lang, reason) in na {
-        if !LANGUAGES.contains(&lang.as_str()) {
+        if let Some(known) = languages.filter(|known| !known.contains(lang)) {
             return Err(format!(
-                "na: unknown language `{lang}`: use one of {}",
-                LANGUAGES.join(", ")
+                "na: unknown language `{lang}`: the languages that exist are {} (from target/plugins/manifest.json)",
+                known.join(", ")
             ));
         }
         if reason.trim().is_empty() {
@@ -540,11 +550,13 @@ mod tests {
     use super::*;
 
     fn parse(src: &str) -> (Option<Spec>, Vec<LoadError>) {
+        let known = ["lang-a".to_string(), "lang-b".to_string()];
         parse_spec(
             "t",
             Path::new("fixtures/t"),
             Path::new("fixtures/t/spec.toml"),
             src,
+            Some(&known),
         )
     }
 
@@ -593,7 +605,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("data")).unwrap();
         std::fs::write(dir.path().join("data/in.bin"), [0u8, 1, 2]).unwrap();
         let src = "[[case]]\nname = \"a\"\nexport = \"e\"\ninput = { file = \"data/in.bin\" }\n\n[[case]]\nname = \"b\"\nexport = \"e\"\ninput = { file = \"data/gone.bin\" }\n";
-        let (spec, errors) = parse_spec("t", dir.path(), &dir.path().join("spec.toml"), src);
+        let (spec, errors) = parse_spec("t", dir.path(), &dir.path().join("spec.toml"), src, None);
         assert_eq!(spec.unwrap().cases[0].calls[0].input.bytes, vec![0, 1, 2]);
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(
@@ -612,10 +624,21 @@ mod tests {
 
     #[test]
     fn na_needs_a_known_language_and_a_reason() {
-        let (_, errors) = parse("[na]\ngo = \"\"\n[[case]]\nname = \"a\"\nexport = \"e\"\n");
+        let (_, errors) = parse("[na]\nlang-a = \"\"\n[[case]]\nname = \"a\"\nexport = \"e\"\n");
         assert!(errors[0].message.contains("reason"), "{errors:?}");
-        let (_, errors) = parse("[[case]]\nname = \"a\"\nexport = \"e\"\nna = { gp = \"x\" }\n");
-        assert!(errors[0].message.contains("unknown language"), "{errors:?}");
+        let (_, errors) =
+            parse("[[case]]\nname = \"a\"\nexport = \"e\"\nna = { lang-c = \"x\" }\n");
+        assert!(
+            errors[0].message.contains("unknown language `lang-c`"),
+            "{errors:?}"
+        );
+        assert!(errors[0].message.contains("lang-a, lang-b"), "{errors:?}");
+        let (_, errors) =
+            parse("[na]\nlang-b = \"cannot\"\n[[case]]\nname = \"a\"\nexport = \"e\"\n");
+        assert!(
+            errors.is_empty(),
+            "any known language may be n/a: {errors:?}"
+        );
     }
 }
 
@@ -625,7 +648,7 @@ mod repository {
     #[test]
     fn shipped_fixtures_load_cleanly() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
-        let loaded = super::load_fixtures(&dir);
+        let loaded = super::load_fixtures(&dir, None);
         let errors: Vec<String> = loaded.errors.iter().map(ToString::to_string).collect();
         assert!(errors.is_empty(), "{}", errors.join("\n"));
         // Every spec row of docs/specs.md's table has a fixture, and no more.

@@ -16,7 +16,7 @@ const USAGE: &str =
                             [--deny-warnings]
 
   --root DIR     the repository: fixtures/ and target/plugins/manifest.json live there (default .)
-  --lang L       only this language (rust, go, js); repeatable
+  --lang L       only this language (one of target/plugins/manifest.json's); repeatable
   --spec S       only this spec; repeatable
   --case C       only this case (`plain` or `hello::plain`); repeatable
   --format F     human (default), json, junit or markdown

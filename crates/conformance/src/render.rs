@@ -270,6 +270,7 @@ mod tests {
             std::path::Path::new("."),
             std::path::Path::new("s.toml"),
             src,
+            None,
         );
         let mut case = spec.unwrap().cases.remove(0);
         case.calls[0].expect = expect;
@@ -297,8 +298,8 @@ mod tests {
             class: "stack-exhausted".into(),
             message: None,
         });
-        let a = render_snapshot(&case, &failed("stack-overflow", "rust says this"));
-        let b = render_snapshot(&case, &failed("memory-limit", "go says that"));
+        let a = render_snapshot(&case, &failed("stack-overflow", "one language says this"));
+        let b = render_snapshot(&case, &failed("memory-limit", "another says that"));
         assert_eq!(a, b);
         assert!(
             a.contains("error: stack-exhausted") && !a.contains("says"),

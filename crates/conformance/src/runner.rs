@@ -76,7 +76,7 @@ impl Runner {
                 path.display()
             ));
         }
-        self.compile_once(&path, artifact.wasi || lang == "go");
+        self.compile_once(&path, artifact.wasi);
         let data_dir = match &case.allowed_path {
             Some(_) => Some(
                 make_data_dir(case)
@@ -111,7 +111,7 @@ impl Runner {
         })?;
         let mut builder = Plugin::builder(&self.engine, manifest)
             // Go's reactors import WASI whatever they do; the manifest says who else does.
-            .with_wasi(artifact.wasi || lang == "go" || data_dir.is_some())
+            .with_wasi(artifact.wasi || data_dir.is_some())
             .with_log_level(level)
             // The sanitizer: results stay the official ones, stray accesses are warnings.
             .with_strict_memory(true)

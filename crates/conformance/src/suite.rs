@@ -96,7 +96,8 @@ impl Suite {
     /// Loads fixtures from `root/fixtures` and artifacts from `root/target/plugins`.
     pub fn load(root: &Path) -> anyhow::Result<Suite> {
         let artifacts = Artifacts::load(root)?;
-        let loaded = load_fixtures(&root.join("fixtures"));
+        let known = artifacts.known_languages();
+        let loaded = load_fixtures(&root.join("fixtures"), Some(&known));
         Ok(Suite {
             root: root.to_owned(),
             specs: loaded.specs,
@@ -287,7 +288,7 @@ mod tests {
     fn shards_cover_every_real_case_exactly_once() {
         // Fixtures only: which cases a shard selects does not depend on artifacts.
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let loaded = load_fixtures(&root.join("fixtures"));
+        let loaded = load_fixtures(&root.join("fixtures"), None);
         assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
         let suite = Suite {
             root: root.clone(),

@@ -336,3 +336,39 @@ fn out_writes_the_report_into_a_new_folder() {
         "{xml}"
     );
 }
+
+#[test]
+fn an_unknown_language_in_na_is_a_load_error_naming_the_languages() {
+    let repo = Repo::new(&[("lang-a", "Hello, Alice!")]);
+    // build-all lists every language it knows, with or without artifacts.
+    let manifest =
+        std::fs::read_to_string(repo.path().join("target/plugins/manifest.json")).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    manifest["languages"] = serde_json::json!([
+        {"name": "lang-a", "source_dir": "plugins-a", "watch": ["plugins-a"]},
+        {"name": "lang-b", "source_dir": "plugins-b", "watch": ["plugins-b"]},
+    ]);
+    repo.manifest(manifest);
+    repo.write(
+        "fixtures/hello/spec.toml",
+        &format!("na = {{ cobol = \"no compiler\" }}\n{HELLO_SPEC}"),
+    );
+    let (code, out, err) = repo.run(&[]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    let all = format!("{out}\n{err}");
+    assert!(all.contains("fixtures/hello/spec.toml"), "{all}");
+    assert!(all.contains("unknown language `cobol`"), "{all}");
+    assert!(all.contains("lang-a, lang-b"), "{all}");
+    assert!(!all.contains("panicked"), "{all}");
+
+    // A language build-all knows may be n/a even without artifacts.
+    repo.write(
+        "fixtures/hello/spec.toml",
+        &format!("na = {{ lang-b = \"no compiler\" }}\n{HELLO_SPEC}"),
+    );
+    let (_, out, err) = repo.run(&[]);
+    assert!(
+        !format!("{out}{err}").contains("unknown language"),
+        "{out}\n{err}"
+    );
+}

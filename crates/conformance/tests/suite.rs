@@ -25,14 +25,7 @@ fn main() -> ExitCode {
     let root = root.canonicalize().unwrap_or(root);
     ensure_artifacts(&root);
 
-    let loaded = load_fixtures(&root.join("fixtures"));
     let mut trials = Vec::new();
-    for e in &loaded.errors {
-        let msg = e.to_string();
-        trials.push(Trial::test(format!("{}::fixture", e.spec), move || {
-            Err(msg.into())
-        }));
-    }
     let artifacts = match Artifacts::load(&root) {
         Ok(a) => a,
         Err(e) => {
@@ -41,6 +34,15 @@ fn main() -> ExitCode {
             return libtest_mimic::run(&args, trials).exit_code();
         }
     };
+    // A fixture's `na` may name any language build-all knows, and no other.
+    let known = artifacts.known_languages();
+    let loaded = load_fixtures(&root.join("fixtures"), Some(&known));
+    for e in &loaded.errors {
+        let msg = e.to_string();
+        trials.push(Trial::test(format!("{}::fixture", e.spec), move || {
+            Err(msg.into())
+        }));
+    }
     let langs = artifacts.languages();
     let ctx = Arc::new(Ctx {
         artifacts,
@@ -223,21 +225,30 @@ fn stale_reason(root: &Path, manifest: &Path) -> Option<String> {
         Ok(t) => t,
         Err(_) => return Some("target/plugins/manifest.json is missing".into()),
     };
-    match Artifacts::load(root) {
+    let artifacts = match Artifacts::load(root) {
         Err(e) => return Some(format!("{e:#}")),
-        Ok(a) => {
-            if let Some(gone) = a.artifacts.iter().find(|x| !a.absolute(x).exists()) {
-                return Some(format!("{} is listed but missing", gone.path.display()));
-            }
-        }
+        Ok(a) => a,
+    };
+    if let Some(gone) = artifacts
+        .artifacts
+        .iter()
+        .find(|x| !artifacts.absolute(x).exists())
+    {
+        return Some(format!("{} is listed but missing", gone.path.display()));
     }
-    for dir in [
-        "plugins-rust",
-        "plugins-tinygo",
-        "plugins-js",
-        "crates/js-engine",
-        "crates/js",
-    ] {
+    if artifacts.languages.is_empty() {
+        return Some(
+            "target/plugins/manifest.json lists no languages (an older build-all wrote it)".into(),
+        );
+    }
+    // Each language's folders, as build-all wrote them into the manifest, and
+    // the orchestrator itself (a new language is a new file there).
+    let watched = artifacts
+        .languages
+        .iter()
+        .flat_map(|l| l.watch.iter().map(String::as_str))
+        .chain(["xtask/src"]);
+    for dir in watched {
         if let Some(newer) = newest_after(&root.join(dir), built) {
             return Some(format!(
                 "{} is newer than target/plugins/manifest.json",

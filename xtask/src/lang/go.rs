@@ -15,6 +15,8 @@ use crate::project::Project;
 
 pub struct Go;
 
+pub const LANGUAGE: &dyn Language = &Go;
+
 const MIN_MINOR: u32 = 24;
 const INSTALL: &str =
     "install Go >= 1.24 (or TinyGo) and put it on PATH; Debian's golang-go is too old";
@@ -26,6 +28,18 @@ impl Language for Go {
 
     fn source_dir(&self) -> &'static str {
         "plugins-tinygo"
+    }
+
+    fn order(&self) -> u32 {
+        20
+    }
+
+    fn ci_setup(&self) -> serde_json::Value {
+        serde_json::json!({ "go_version": "1.24", "tinygo": false, "apt": "" })
+    }
+
+    fn ci_macos(&self) -> bool {
+        true
     }
 
     fn detect(&self, _project: &Project) -> Toolchain {
@@ -178,7 +192,7 @@ fn build_one(
     toolchain: &Toolchain,
     plugin: &Plugin,
 ) -> Result<PathBuf, String> {
-    let out_dir = ctx.project.wasm_build_dir("go");
+    let out_dir = ctx.project.wasm_build_dir(plugin.lang);
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let out = out_dir.join(format!("{}.wasm", plugin.spec));

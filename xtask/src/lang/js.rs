@@ -15,6 +15,8 @@ use crate::project::Project;
 
 pub struct Js;
 
+pub const LANGUAGE: &dyn Language = &Js;
+
 /// What the built-in compiler's engine build needs for QuickJS's C (DESIGN.md):
 /// clang and wasi-libc, shaped like a wasi-sdk by crates/js.
 const C_NEEDS: &[&str] = &[
@@ -55,6 +57,21 @@ impl Language for Js {
 
     fn source_dir(&self) -> &'static str {
         "plugins-js"
+    }
+
+    fn order(&self) -> u32 {
+        30
+    }
+
+    /// The built-in compiler and its engine are part of every JS artifact.
+    fn watch(&self) -> Vec<&'static str> {
+        vec![self.source_dir(), "crates/js", "crates/js-engine"]
+    }
+
+    /// The built-in JS compiler's engine: Rust's wasm32-wasip1 std, plus
+    /// clang and wasi-libc for QuickJS's C (Debian packages: Linux only).
+    fn ci_setup(&self) -> serde_json::Value {
+        serde_json::json!({ "rust_targets": "wasm32-wasip1", "apt": APT.join(" ") })
     }
 
     fn detect(&self, project: &Project) -> Toolchain {
@@ -252,7 +269,7 @@ fn builtin(ctx: &BuildContext) -> Result<Compiler, String> {
 }
 
 fn build_one(ctx: &BuildContext, compiler: &Compiler, plugin: &Plugin) -> Result<PathBuf, String> {
-    let out_dir = ctx.project.wasm_build_dir("js");
+    let out_dir = ctx.project.wasm_build_dir(plugin.lang);
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let out = out_dir.join(format!("{}.wasm", plugin.spec));

@@ -1,21 +1,26 @@
 //! The languages build-all knows, behind one trait: each file in this folder
 //! detects its toolchain, finds its plugins and builds them. Adding a language
-//! is adding a file and one line in [`all`].
-
-mod go;
-mod js;
-mod rust;
+//! is adding a file here (with `pub const LANGUAGE`) and its plugin folder:
+//! build.rs declares every file in this folder as a module, and everything
+//! else (doctor, setup, the CI matrix, the manifest the suite reads) asks the
+//! trait. Nothing outside a language's own file names it.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
+use serde_json::Value;
 use xshell::Cmd;
 
 use crate::project::Project;
 
-/// Every language, in the order reports list them.
+// `mod <name>;` for each file in this folder, and `discovered()`.
+include!(concat!(env!("OUT_DIR"), "/languages.rs"));
+
+/// Every language, in the order reports list them ([`Language::order`]).
 pub fn all() -> Vec<&'static dyn Language> {
-    vec![&rust::Rust, &go::Go, &js::Js]
+    let mut langs = discovered();
+    langs.sort_by_key(|l| (l.order(), l.name()));
+    langs
 }
 
 /// The languages named by `--lang` (all of them when none is named).
@@ -47,6 +52,24 @@ pub trait Language: Sync {
 
     /// Folder under the root holding this language's plugins.
     fn source_dir(&self) -> &'static str;
+
+    /// Position in reports' columns and in the CI matrix (lowest first).
+    fn order(&self) -> u32;
+
+    /// Folders (relative to the root) whose changes make the artifacts stale,
+    /// for the test harness that decides whether to run build-all.
+    fn watch(&self) -> Vec<&'static str> {
+        vec![self.source_dir()]
+    }
+
+    /// What this language's CI job installs, as the workflow's setup steps
+    /// read it (`rust_targets`, `go_version`, `node_version`, `apt`...).
+    fn ci_setup(&self) -> Value;
+
+    /// Whether the language's CI job also runs on macOS.
+    fn ci_macos(&self) -> bool {
+        false
+    }
 
     /// Finds the toolchain and the strategy build-all would use. Never fails:
     /// a missing toolchain is a `Toolchain` that is not ready, with a hint.

@@ -18,6 +18,8 @@ use crate::project::Project;
 
 pub struct Rust;
 
+pub const LANGUAGE: &dyn Language = &Rust;
+
 const DEFAULT_TARGET: &str = "wasm32-unknown-unknown";
 const TARGETS: &[&str] = &["wasm32-unknown-unknown", "wasm32-wasip1"];
 /// Debian's wasi-libc: the C library wasm32-wasip1 links against under build-std.
@@ -39,6 +41,18 @@ impl Language for Rust {
 
     fn source_dir(&self) -> &'static str {
         "plugins-rust"
+    }
+
+    fn order(&self) -> u32 {
+        10
+    }
+
+    fn ci_setup(&self) -> serde_json::Value {
+        serde_json::json!({ "rust_targets": TARGETS.join(","), "apt": "" })
+    }
+
+    fn ci_macos(&self) -> bool {
+        true
     }
 
     fn detect(&self, project: &Project) -> Toolchain {
@@ -228,7 +242,7 @@ fn build_target(
         Err(e) => return fail_all(format!("cannot start cargo: {e}")),
     };
     sh.change_dir(ctx.project.root.join(Rust.source_dir()));
-    let target_dir = ctx.project.wasm_build_dir("rust");
+    let target_dir = ctx.project.wasm_build_dir(Rust.name());
     let mut args: Vec<String> = vec!["build".into(), "--release".into(), "--keep-going".into()];
     args.extend([
         "--message-format=json".into(),

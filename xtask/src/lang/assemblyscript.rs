@@ -1,0 +1,352 @@
+//! AssemblyScript plugins (plugins-assemblyscript/<spec>/index.ts, with the
+//! official @extism/as-pdk): one npm package for all of them, installed with
+//! `npm ci` at most once per build (skipped while node_modules matches the
+//! lock), then `asc` per plugin from node_modules/.bin.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+
+use super::{
+    command_failure, query, scrub_env, BuildContext, Built, Language, Plugin, Provision, Toolchain,
+};
+use crate::project::Project;
+
+pub struct AssemblyScript;
+
+pub const LANGUAGE: &dyn Language = &AssemblyScript;
+
+const DIR: &str = "plugins-assemblyscript";
+/// assemblyscript 0.28 refuses older Node.
+const MIN_NODE: u32 = 20;
+const APT: &[&str] = &["nodejs", "npm"];
+const INSTALL: &str = "install Node.js >= 20 with npm: run `cargo xtask setup`, or as root `apt-get install -y nodejs npm`";
+/// Written into node_modules after `npm ci`: the lock's hash it installed.
+const STAMP: &str = "node_modules/.polyplug-lock.sha256";
+
+impl Language for AssemblyScript {
+    fn name(&self) -> &'static str {
+        "assemblyscript"
+    }
+
+    fn source_dir(&self) -> &'static str {
+        DIR
+    }
+
+    fn order(&self) -> u32 {
+        40
+    }
+
+    fn detect(&self, project: &Project) -> Toolchain {
+        let compiler = locked_version(&project.root.join(DIR), "assemblyscript")
+            .unwrap_or_else(|| "unknown".into());
+        let node = which::which("node").ok();
+        let npm = which::which("npm").ok();
+        let (Some(node), Some(npm)) = (node, npm) else {
+            let mut missing = Toolchain::missing(
+                "asc",
+                format!("no `node` and `npm` on PATH: {INSTALL}"),
+            );
+            missing.version = compiler;
+            return missing;
+        };
+        let node_version = query(&node, &["--version"], None).unwrap_or_default();
+        let npm_version = query(&npm, &["--version"], None).unwrap_or_default();
+        let major = node_version
+            .trim_start_matches('v')
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u32>().ok());
+        let mut toolchain = Toolchain {
+            ready: true,
+            strategy: "npm".into(),
+            name: "asc",
+            version: format!(
+                "{compiler} (node {}, npm {npm_version})",
+                node_version.trim_start_matches('v')
+            ),
+            // The compiler itself is pinned by the lock, an input of every plugin.
+            version_detail: format!("node {node_version}; npm {npm_version}"),
+            program: node,
+            ..Toolchain::default()
+        };
+        if node_version.is_empty() || npm_version.is_empty() {
+            toolchain.ready = false;
+            toolchain.strategy = "none".into();
+            toolchain.hint = format!("`node --version` or `npm --version` failed: {INSTALL}");
+        } else if major.is_none_or(|m| m < MIN_NODE) {
+            toolchain.ready = false;
+            toolchain.strategy = "none".into();
+            toolchain.hint = format!("Node.js {node_version} is too old for assemblyscript: {INSTALL}");
+        }
+        toolchain
+    }
+
+    fn provision(&self) -> Provision {
+        Provision {
+            apt_packages: APT.to_vec(),
+            ..Provision::default()
+        }
+    }
+
+    fn ci_setup(&self) -> Value {
+        json!({ "node_version": "20", "apt": "" })
+    }
+
+    fn discover(&self, project: &Project, _toolchain: &Toolchain) -> Result<Vec<Plugin>> {
+        let dir = project.root.join(DIR);
+        if !dir.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut plugins = Vec::new();
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?
+        {
+            let path: PathBuf = entry?.path();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            if !path.is_dir() || name == "node_modules" || name.starts_with('.') {
+                continue;
+            }
+            if !path.join("index.ts").is_file() {
+                if has_ts(&path) {
+                    bail!(
+                        "{} has TypeScript files but no index.ts: name the plugin's entry file index.ts",
+                        project.display_path(&path)
+                    );
+                }
+                continue;
+            }
+            plugins.push(Plugin {
+                lang: self.name(),
+                spec: name,
+                inputs: vec![path.clone()],
+                dir: path,
+                target: "wasm32".into(),
+                id: String::new(),
+            });
+        }
+        if plugins.is_empty() {
+            return Ok(plugins);
+        }
+        for file in ["package.json", "package-lock.json"] {
+            if !dir.join(file).is_file() {
+                bail!(
+                    "{}/{file} is missing: run `npm install` in {} and commit package.json and package-lock.json",
+                    project.display_path(&dir),
+                    project.display_path(&dir)
+                );
+            }
+        }
+        // The lock pins asc and the PDK: a new version rebuilds every plugin.
+        for plugin in &mut plugins {
+            plugin.inputs.push(dir.join("package.json"));
+            plugin.inputs.push(dir.join("package-lock.json"));
+        }
+        plugins.sort_by(|a, b| a.spec.cmp(&b.spec));
+        Ok(plugins)
+    }
+
+    fn build(&self, ctx: &BuildContext, toolchain: &Toolchain, batch: &[Plugin]) -> Vec<Built> {
+        let installed = npm_ci(ctx, toolchain);
+        batch
+            .iter()
+            .map(|plugin| Built {
+                spec: plugin.spec.clone(),
+                result: installed
+                    .clone()
+                    .and_then(|asc| build_one(ctx, &asc, plugin)),
+            })
+            .collect()
+    }
+}
+
+/// The version the lock pins for a package, read without node.
+fn locked_version(dir: &Path, package: &str) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("package-lock.json")).ok()?;
+    let lock: Value = serde_json::from_str(&text).ok()?;
+    lock["packages"][format!("node_modules/{package}")]["version"]
+        .as_str()
+        .map(str::to_string)
+}
+
+fn has_ts(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "ts"))
+    })
+}
+
+/// `npm ci` once per process (plugins build in parallel; the first one
+/// installs, the others wait), and not at all while the stamp matches the lock.
+fn npm_ci(ctx: &BuildContext, toolchain: &Toolchain) -> Result<PathBuf, String> {
+    static DONE: Mutex<Option<Result<PathBuf, String>>> = Mutex::new(None);
+    let mut done = DONE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(result) = done.as_ref() {
+        return result.clone();
+    }
+    let result = install(ctx, toolchain);
+    *done = Some(result.clone());
+    result
+}
+
+fn install(ctx: &BuildContext, toolchain: &Toolchain) -> Result<PathBuf, String> {
+    let dir = ctx.project.root.join(DIR);
+    let lock = std::fs::read(dir.join("package-lock.json"))
+        .map_err(|e| format!("cannot read {DIR}/package-lock.json: {e}"))?;
+    let stamp = format!(
+        "{} {}\n",
+        crate::artifact::sha256_hex(&lock),
+        toolchain.version_detail
+    );
+    let asc = dir.join("node_modules/.bin/asc");
+    if asc.is_file() && std::fs::read_to_string(dir.join(STAMP)).is_ok_and(|s| s == stamp) {
+        return Ok(asc);
+    }
+    let npm = which::which("npm").map_err(|_| format!("no `npm` on PATH: {INSTALL}"))?;
+    let sh = xshell::Shell::new().map_err(|e| format!("cannot start npm: {e}"))?;
+    sh.change_dir(&dir);
+    let args = ["ci", "--no-audit", "--no-fund"];
+    let shown = format!("`npm {}` in {DIR}", args.join(" "));
+    let out = scrub_env(sh.cmd(&npm).args(args))
+        .quiet()
+        .ignore_status()
+        .output()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if !out.status.success() {
+        return Err(command_failure(&shown, &out));
+    }
+    if !asc.is_file() {
+        return Err(format!(
+            "{shown} installed no {}: add `assemblyscript` to {DIR}/package.json",
+            ctx.project.display_path(&asc)
+        ));
+    }
+    std::fs::write(dir.join(STAMP), stamp)
+        .map_err(|e| format!("cannot write {DIR}/{STAMP}: {e}"))?;
+    Ok(asc)
+}
+
+fn build_one(ctx: &BuildContext, asc: &Path, plugin: &Plugin) -> Result<PathBuf, String> {
+    let out_dir = ctx.project.wasm_build_dir(plugin.lang);
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let out = out_dir.join(format!("{}.wasm", plugin.spec));
+    // A stale module must not pass for this build's output.
+    let _ = std::fs::remove_file(&out);
+    let spec = &plugin.spec;
+    let args = vec![
+        format!("{spec}/index.ts"),
+        "--outFile".into(),
+        out.to_string_lossy().into_owned(),
+        "--use".into(),
+        // The plugin's own abort hook: asc's default imports env.abort,
+        // which no Extism host provides.
+        format!("abort={spec}/index/myAbort"),
+        "--optimize".into(),
+    ];
+    let sh = xshell::Shell::new().map_err(|e| format!("cannot start asc: {e}"))?;
+    sh.change_dir(ctx.project.root.join(DIR));
+    let shown = format!("`{} {}` in {DIR}", ctx.project.display_path(asc), args.join(" "));
+    let result = scrub_env(sh.cmd(asc).args(&args))
+        .env("NO_COLOR", "1")
+        .quiet()
+        .ignore_status()
+        .output()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if !result.status.success() || !out.is_file() {
+        let output = format!(
+            "{}{}",
+            String::from_utf8_lossy(&result.stdout),
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let errors = diagnostics(&output, DIR);
+        let failure = command_failure(&shown, &result);
+        return Err(if errors.is_empty() {
+            failure
+        } else {
+            format!("{}\n\n{failure}", errors.join("\n"))
+        });
+    }
+    Ok(out)
+}
+
+/// asc's errors as `file:line:column: ERROR TS2322: message`, the file
+/// relative to the project root. asc writes each as a block:
+/// `ERROR TS2322: message`, the source excerpt, then `└─ in file(line,col)`.
+fn diagnostics(output: &str, dir: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut message: Option<&str> = None;
+    for line in output.lines() {
+        let line = line.trim();
+        if line.starts_with("ERROR") {
+            message = Some(line);
+        } else if let (Some(msg), Some(place)) = (message, line.strip_prefix("└─ in ")) {
+            let place = place.trim_end_matches(')');
+            if let Some((file, at)) = place.split_once('(') {
+                found.push(format!("{dir}/{file}:{}: {msg}", at.replace(',', ":")));
+            } else {
+                found.push(format!("{place}: {msg}"));
+            }
+            message = None;
+        }
+    }
+    if let Some(msg) = message {
+        found.push(msg.to_string());
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asc_errors_name_file_line_and_message() {
+        let output = "ERROR TS2322: Type '~lib/string/String' is not assignable to type 'i32'.\n   :\n 2 │ return \"x\";\n   │        ~~~\n   └─ in bad/index.ts(2,10)\n\nFAILURE 1 compile error(s)\n";
+        assert_eq!(
+            diagnostics(output, DIR),
+            [format!("{DIR}/bad/index.ts:2:10: ERROR TS2322: Type '~lib/string/String' is not assignable to type 'i32'.")]
+        );
+    }
+
+    #[test]
+    fn folders_with_index_ts_are_plugins() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (path, text) in [
+            ("hello/index.ts", "export function greet(): i32 { return 0; }"),
+            ("node_modules/x/index.ts", ""),
+            ("package.json", "{}"),
+            ("package-lock.json", "{}"),
+        ] {
+            let path = root.join(DIR).join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let project = Project {
+            root: root.to_path_buf(),
+        };
+        let plugins = AssemblyScript
+            .discover(&project, &Toolchain::default())
+            .unwrap();
+        assert_eq!(plugins.len(), 1);
+        assert_eq!(plugins[0].spec, "hello");
+        assert!(plugins[0]
+            .inputs
+            .contains(&root.join(DIR).join("package-lock.json")));
+
+        std::fs::remove_file(root.join(DIR).join("package-lock.json")).unwrap();
+        let err = AssemblyScript
+            .discover(&project, &Toolchain::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("package-lock.json is missing"), "{err}");
+    }
+}
