@@ -1,6 +1,7 @@
 // The extism-go driver's self-test: it plays polyplug's runner (the kv store behind
 // host functions, an HTTP server, a temp folder for WASI) against a built driver and
-// a folder of plugins, then runs the driver's `call` CLI. Run it through ../smoke.sh.
+// the Rust, Go and JS plugins in a folder, then runs the driver's `call` CLI. Run it
+// through ../smoke.sh.
 package main
 
 import (
@@ -206,7 +207,7 @@ func main() {
 	defer os.RemoveAll(data)
 	os.WriteFile(filepath.Join(data, "hello.txt"), []byte("hello from a file\n"), 0o644)
 
-	for _, lang := range []string{"rust", "go"} {
+	for _, lang := range []string{"rust", "go", "js"} {
 		if !exists(lang, "hello") {
 			continue
 		}
@@ -275,10 +276,15 @@ func main() {
 		if exists(lang, "wasi") && d.load(lang, "wasi", map[string]any{"allowed_paths": map[string]string{data: "/data"}}) {
 			expectOutput(p+"wasi read_file", d.call("read_file", "/data/hello.txt"), "hello from a file\n")
 			expectError(p+"wasi outside data", d.call("read_file", "/etc/hostname"), "plugin-error")
+			expectError(p+"wasi dotdot escape", d.call("read_file", "/data/../etc/hostname"), "plugin-error")
 		}
 
 		if d.load(lang, "http", map[string]any{"allowed_hosts": []string{"127.0.0.1"}}) {
 			expectOutput(p+"http fetch", d.call("fetch", base+"/text"), "200 hello over http")
+		}
+		if lang != "js" && exists(lang, "kitchen-sink") && d.load(lang, "kitchen-sink", map[string]any{"allowed_hosts": []string{"127.0.0.1"}}) {
+			expectOutput(p+"kitchen-sink response header", d.call("http_header", base+"/text"),
+				"200 content-type=text/plain hello over http")
 		}
 		if d.load(lang, "http", nil) {
 			expectError(p+"http denied host", d.call("fetch", base+"/text"), "http-denied")
