@@ -6,7 +6,8 @@ End of stdin exits 0.
 
     {state}/venv/bin/python driver.py {state}
 
-{state} (optional) is where the compiled-module cache lives ({state}/cache).
+The compiled-module cache lives in {state}/cache ({state} defaults to the folder that
+holds the venv).
 
 What the SDK (extism 1.1.1 on libextism 1.41) cannot express, and how this driver copes:
 - Plain numeric exports: libextism calls an export with no arguments, so `call_raw` is
@@ -28,8 +29,19 @@ import sys
 # Before libextism loads: no Rust backtraces in error logs (slow, and noise), and a
 # compiled-module cache under {state}/cache instead of the user's home.
 os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
-if len(sys.argv) > 1:
-    _cache = os.path.join(os.path.abspath(sys.argv[1]), "cache")
+
+
+def _state_dir():
+    """{state}: the argument, else the folder holding the venv this runs in."""
+    if len(sys.argv) > 1 and "{" not in sys.argv[1]:
+        return os.path.abspath(sys.argv[1])
+    if os.path.basename(sys.prefix) == "venv" and sys.prefix != sys.base_prefix:
+        return os.path.dirname(sys.prefix)
+    return None
+
+
+if _state_dir():
+    _cache = os.path.join(_state_dir(), "cache")
     os.makedirs(_cache, exist_ok=True)
     _cache_toml = os.path.join(_cache, "wasmtime-cache.toml")
     if not os.path.exists(_cache_toml):
@@ -120,9 +132,10 @@ class LogBuffer:
                 self.events.append(("info", "?", text, None))
 
         self._collect = collect
-        # The plugin's own logs at every level; libextism's errors, which carry the
-        # cause of a trap that the call's error message leaves out.
-        lib.extism_log_custom(b"extism::pdk=trace,extism::plugin=error")
+        # The plugin's own logs at every level; libextism's call diagnostics, which
+        # carry what the call's error message leaves out (the cause of a trap, a WASI
+        # exit code).
+        lib.extism_log_custom(b"extism::pdk=trace,extism::plugin=debug")
 
     def drain(self):
         lib.extism_log_drain(self._collect)
@@ -143,12 +156,15 @@ def classify_load_error(message):
     return "invalid-manifest"
 
 
-def classify_call_error(export, rc, message, runtime_errors):
+def classify_call_error(export, rc, message, runtime_log):
     """The protocol category of a failed call, from the SDK's message and libextism's
-    error log for the call (its `Caused by:` says what a trap was)."""
-    log = "\n".join(runtime_errors)
+    log of the call (its `Caused by:` says what a trap was)."""
+    log = "\n".join(runtime_log)
     if f"call to {export} returned with error message" in log:
         return "plugin-error"  # error_set and a non-zero return
+    exit_code = re.search(r"WASI exit code: (-?\d+)", log)
+    if exit_code and exit_code.group(1) != "0":
+        return "exit"
     if message is None:
         return "plugin-error"  # non-zero return without a message
     if message == "timeout":
@@ -162,8 +178,6 @@ def classify_call_error(export, rc, message, runtime_errors):
         return "http-denied"
     if "call stack exhausted" in cause:
         return "stack-overflow"
-    if "exit status" in cause or "exit code" in cause:
-        return "exit"
     if "memory" in cause and ("limit" in cause or "grow" in cause):
         return "memory-limit"
     if cause and (cause.lstrip().startswith("io:") or "http" in cause.lower()):
@@ -171,6 +185,21 @@ def classify_call_error(export, rc, message, runtime_errors):
     if message.startswith("error while executing at wasm backtrace") or "wasm trap" in cause:
         return "trap"
     return "plugin-error"  # error_set with a non-zero return, as classified above
+
+
+def explain(message, rc, runtime_log):
+    """The SDK's message, followed by what libextism logged about it: the cause of a
+    trap, or the WASI exit code."""
+    if message is None:
+        return f"plugin returned {rc}"
+    log = "\n".join(runtime_log)
+    if "Caused by:" in log and "Caused by:" not in message:
+        cause = log.split("Caused by:", 1)[1].strip()
+        return f"{message}\n\nCaused by:\n    {cause}"
+    exit_code = re.search(r"WASI exit code: (-?\d+)", log)
+    if exit_code:
+        return f"{message}\n\nWASI exit code: {exit_code.group(1)}"
+    return message
 
 
 # ---------------------------------------------------------------- host functions
@@ -286,7 +315,7 @@ class Driver:
             n = lib.extism_plugin_output_length(self.plugin.plugin)
             if n:
                 output = ffi.unpack(ffi.cast("char*", lib.extism_plugin_output_data(self.plugin.plugin)), n)
-        logs, runtime_errors = [], []
+        logs, runtime_log = [], []
         plugin_id = str(self.plugin.id)
         for level, target, text, pid in self.logs.drain():
             if pid not in (None, plugin_id):
@@ -294,13 +323,13 @@ class Driver:
             if target == "extism::pdk":
                 if LEVELS.index(level) >= self.level:
                     logs.append({"level": level, "message": text})
-            elif level == "error":
-                runtime_errors.append(text)
+            else:
+                runtime_log.append(text)
         if self.hosts.failed is not None:
             return failure("trap", self.hosts.failed, logs=logs)
         if err != ffi.NULL or rc != 0:
-            category = classify_call_error(export, rc, message, runtime_errors)
-            return failure(category, message if message is not None else f"plugin returned {rc}", logs=logs)
+            category = classify_call_error(export, rc, message, runtime_log)
+            return failure(category, explain(message, rc, runtime_log), logs=logs)
         return {"ok": True, "output_b64": b64(output), "logs": logs}
 
     def call_raw(self, req):

@@ -52,6 +52,8 @@ class Driver:
     def host_call(self, msg):
         """The runner's kv store behind kv_read / kv_write."""
         args = [base64.b64decode(a) for a in msg["args_b64"]]
+        if msg["name"] == "kv_read" and args[0] == b"explode":
+            return {"error": "the store is on fire"}
         if msg["name"] == "kv_read":
             return {"results_b64": [base64.b64encode(self.kv.get(args[0], b"")).decode()]}
         if msg["name"] == "kv_write":
@@ -125,6 +127,12 @@ for lang in ("rust", "go"):
     r = d.call("recall", b"absent")
     check(f"{lang} recall of a missing key -> <missing>", r.get("ok") and r["output"] == b"<missing>", r)
 
+r = d.call("recall", b"explode")
+check("a host function the runner fails fails the call (as a trap)",
+      error_of(r)[0] == "trap" and "the store is on fire" in error_of(r)[1], r)
+r = d.call("recall", b"k")
+check("the next call after a failed host function runs", r.get("ok") and r["output"] == b"v", r)
+
 r = d.load("rust/host-fns.wasm")
 check("host-fns without host functions is unknown-import", error_of(r)[0] == "unknown-import", r)
 
@@ -155,7 +163,8 @@ check("log/log at warn: warn and error only",
 
 r = d.load("rust/http.wasm", allowed_hosts=["example.invalid"])
 r = d.call("fetch", b"http://127.0.0.1:9/text")
-check("http to a host outside allowed_hosts -> http-denied", error_of(r)[0] == "http-denied", r)
+check("http to a host outside allowed_hosts -> http-denied, with libextism's cause",
+      error_of(r)[0] == "http-denied" and "is not allowed" in error_of(r)[1], r)
 
 r = d.request({"op": "call_raw", "export": "add", "args": [{"i32": 1}, {"i32": 2}]})
 check("call_raw is unsupported", r.get("ok") is False and "unsupported" in r, r)
