@@ -13,12 +13,17 @@ What the SDK (extism 1.1.1 on libextism 1.41) cannot express, and how this drive
 - Plain numeric exports: libextism calls an export with no arguments, so `call_raw` is
   unsupported.
 - A failing host function: the C API has no way to make one fail, so the plugin gets an
-  empty result (handle 0), and the call is reported as failed afterwards.
+  empty result (handle 0) and runs on; the call is then reported as a trap naming
+  the runner's error.
 - Traps come back as a bare wasm backtrace; the cause ("call stack exhausted", "HTTP
   request to ... is not allowed") is only in libextism's error log, which this driver
   captures next to the plugin's logs to classify the error.
 - Logging is process-global and set once: everything from the plugin is captured at
   trace and filtered per call to the level `load` asked for.
+- libextism keeps the instance after a timeout or a trap (polyplug starts afresh):
+  a guest runtime interrupted mid-call (Go, QuickJS) may fail the calls after it.
+- Response headers: the driver opts in (extism_plugin_allow_http_response_headers),
+  as polyplug always gives them to http_headers.
 """
 import base64
 import json
@@ -45,9 +50,10 @@ if _state_dir():
     os.makedirs(_cache, exist_ok=True)
     _cache_toml = os.path.join(_cache, "wasmtime-cache.toml")
     if not os.path.exists(_cache_toml):
-        with open(_cache_toml + ".tmp", "w") as f:
+        _tmp = f"{_cache_toml}.{os.getpid()}"  # drivers may start side by side
+        with open(_tmp, "w") as f:
             f.write("[cache]\ndirectory = %s\n" % json.dumps(os.path.join(_cache, "wasmtime")))
-        os.replace(_cache_toml + ".tmp", _cache_toml)
+        os.replace(_tmp, _cache_toml)
     os.environ["EXTISM_CACHE_CONFIG"] = _cache_toml
 
 import extism  # noqa: E402
