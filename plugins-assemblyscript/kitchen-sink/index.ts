@@ -1,8 +1,7 @@
 // Spec `kitchen-sink`: every function of @extism/as-pdk 1.0.0 once (input and
 // output as bytes and as text, config, vars, logs, errors), with outputs every
-// language gives byte for byte. No HTTP: as-pdk 1.0.0 has no HTTP API (only a
-// raw http_request import, no status, no headers), so the spec declares those
-// cases n/a for AssemblyScript.
+// language gives byte for byte. HTTP goes through the raw env imports: as-pdk
+// 1.0.0 declares http_request but neither the status nor the headers.
 //
 // Text goes out as UTF-8 bytes through Host.output, never Host.outputString:
 // as-pdk 1.0.0's outputString passes the string's UTF-16 length as the byte
@@ -26,6 +25,18 @@ function myAbort(
 
 @external("extism:host/env", "error_set")
 declare function error_set(offset: u64): void;
+
+@external("extism:host/env", "http_request")
+declare function http_request(request: u64, body: u64): u64;
+
+@external("extism:host/env", "http_status_code")
+declare function http_status_code(): i32;
+
+@external("extism:host/env", "http_headers")
+declare function http_headers(): u64;
+
+@external("extism:host/env", "length")
+declare function length(offset: u64): u64;
 
 // as-pdk 1.0.0 has no trace level (LogLevel is Info, Warn, Debug, Error), so
 // trace goes straight to the host's function (docs/pdk-findings.md).
@@ -106,4 +117,57 @@ export function log(): i32 {
 export function fail(): i32 {
   error_set(Memory.allocateString("kitchen-sink failed: " + Host.inputString()).offset);
   return 1;
+}
+
+// GETs the input URL; outputs `{status} {body}`.
+export function http_get(): i32 {
+  const body = get(Host.inputString());
+  Host.output(concat(`${http_status_code()} `, body));
+  return 0;
+}
+
+// GETs the input URL; outputs `{status} content-type={value} {body}`, the value
+// read from the host's http_headers JSON (names are lower case).
+export function http_header(): i32 {
+  const body = get(Host.inputString());
+  const status = http_status_code();
+  const headers = http_headers();
+  let value = MISSING;
+  if (headers != 0) {
+    const json = new Memory(headers, length(headers)).toString();
+    const key = '"content-type":"';
+    const at = json.indexOf(key);
+    if (at >= 0) {
+      const start = at + key.length;
+      value = json.substring(start, json.indexOf('"', start));
+    }
+  }
+  Host.output(concat(`${status} content-type=${value} `, body));
+  return 0;
+}
+
+function get(url: string): Uint8Array {
+  const request = Memory.allocateString(`{"url":${jsonString(url)},"method":"GET","headers":{}}`);
+  const response = http_request(request.offset, 0);
+  const size = response == 0 ? 0 : length(response);
+  return size == 0 ? new Uint8Array(0) : new Memory(response, size).toUint8Array();
+}
+
+function concat(head: string, body: Uint8Array): Uint8Array {
+  const h = Uint8Array.wrap(String.UTF8.encode(head));
+  const out = new Uint8Array(h.length + body.length);
+  out.set(h);
+  out.set(body, h.length);
+  return out;
+}
+
+function jsonString(text: string): string {
+  let out = '"';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c == 0x22 || c == 0x5c) out += "\\" + String.fromCharCode(c);
+    else if (c < 0x20) out += "\\u00" + (c < 0x10 ? "0" : "") + c.toString(16);
+    else out += String.fromCharCode(c);
+  }
+  return out + '"';
 }
