@@ -23,8 +23,13 @@ xflags::xflags! {
         }
 
         /// Install the missing wasm toolchains without prompting (rustup
-        /// targets, or Debian packages when running as root). Idempotent.
-        cmd setup {}
+        /// targets, or Debian packages when running as root), and set up every
+        /// official host under hosts/ (its host.toml's setup). Idempotent.
+        cmd setup {
+            /// Only this host (a folder of hosts/); repeatable. Toolchains are
+            /// always checked.
+            repeated --host host: String
+        }
 
         /// Build every plugin of every language into target/plugins/ and write
         /// target/plugins/manifest.json. Unchanged plugins are not rebuilt.
@@ -45,6 +50,9 @@ xflags::xflags! {
             /// Only this language (one of those `doctor` lists); repeatable.
             repeated --lang lang: String
             /// Only this spec; repeatable.
+            /// Only this host: polyplug, or a folder of hosts/ (extism-go,
+            /// extism-python, ...); repeatable. Default: every host set up.
+            repeated --host host: String
             repeated --spec spec: String
             /// Only this case of a spec; repeatable.
             repeated --case case: String
@@ -108,7 +116,9 @@ pub struct Doctor {
 }
 
 #[derive(Debug)]
-pub struct Setup;
+pub struct Setup {
+    pub host: Vec<String>,
+}
 
 #[derive(Debug)]
 pub struct BuildAll {
@@ -121,6 +131,7 @@ pub struct BuildAll {
 #[derive(Debug)]
 pub struct Conformance {
     pub lang: Vec<String>,
+    pub host: Vec<String>,
     pub spec: Vec<String>,
     pub case: Vec<String>,
     pub format: Option<String>,

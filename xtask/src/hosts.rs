@@ -196,3 +196,19 @@ impl Host {
         Ok(reply["version"].as_str().unwrap_or_default().to_string())
     }
 }
+
+/// Sets up the named hosts (all when none is named), each on its own: one that
+/// fails is reported and the others still get set up. Returns the failures.
+pub fn setup_all(project: &Project, names: &[String]) -> Result<Vec<String>> {
+    let mut broken = Vec::new();
+    for host in select(project, names)? {
+        match host.setup() {
+            Ok(version) => println!("host {}: ready ({version})", host.toml.name),
+            Err(e) => {
+                println!("host {}: not ready: {e:#}", host.toml.name);
+                broken.push(format!("{}: {e:#}", host.toml.name));
+            }
+        }
+    }
+    Ok(broken)
+}

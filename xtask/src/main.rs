@@ -10,6 +10,7 @@ mod conformance;
 mod doctor;
 mod flags;
 mod gather;
+mod hosts;
 mod lang;
 mod progress;
 mod project;

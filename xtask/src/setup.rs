@@ -34,6 +34,7 @@ impl flags::Setup {
         } else {
             println!("setup: installed {}", outcome.installed.join("; "));
         }
+        let broken = crate::hosts::setup_all(project, &self.host)?;
         if !missing.is_empty() {
             let todo = if outcome.todo.is_empty() {
                 String::new()
@@ -41,6 +42,9 @@ impl flags::Setup {
                 format!("; run:\n  {}", outcome.todo.join("\n  "))
             };
             bail!("still missing: {}{todo}", missing.join(", "));
+        }
+        if !broken.is_empty() {
+            bail!("hosts not set up: {}", broken.join("; "));
         }
         Ok(())
     }

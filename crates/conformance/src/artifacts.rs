@@ -24,6 +24,26 @@ pub struct Artifact {
     pub wasi: bool,
     #[serde(default)]
     pub exports: Vec<String>,
+    /// Function imports, as build-all read them from the module.
+    #[serde(default)]
+    pub imports: Vec<Import>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Import {
+    pub module: String,
+    pub name: String,
+}
+
+impl Artifact {
+    /// The `extism:host/env` functions the module imports.
+    pub fn env_imports(&self) -> Vec<String> {
+        self.imports
+            .iter()
+            .filter(|i| i.module == "extism:host/env")
+            .map(|i| i.name.clone())
+            .collect()
+    }
 }
 
 /// One language as build-all knows it (xtask's `Language` trait): the suite

@@ -73,6 +73,25 @@ pub struct Case {
     pub log_level: String,
     pub compare: Compare,
     pub na: BTreeMap<String, String>,
+    /// Host -> how that host differs from the spec on this case.
+    pub diverges: BTreeMap<String, Divergence>,
+}
+
+/// A host's known, declared difference from the spec on one case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Divergence {
+    pub reason: String,
+    /// Text the host's rendering must contain (what it does instead), e.g.
+    /// `output: "200 hello from polyplug"`: checked, so the data stays true.
+    pub observed: String,
+    /// Only these languages diverge (all when empty).
+    pub langs: Vec<String>,
+}
+
+impl Divergence {
+    pub fn applies_to(&self, lang: &str) -> bool {
+        self.langs.is_empty() || self.langs.iter().any(|l| l == lang)
+    }
 }
 
 impl Case {

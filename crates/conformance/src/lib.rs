@@ -18,6 +18,7 @@
 mod artifacts;
 mod equivalence;
 mod fixture;
+pub mod hosts;
 mod http_server;
 mod input;
 mod kv;
@@ -31,11 +32,11 @@ mod suite;
 
 pub use artifacts::{Artifact, ArtifactFailure, Artifacts, LanguageInfo};
 pub use equivalence::{check_equivalence, Equivalence};
-pub use fixture::{Call, Case, Compare, Expect, MessageCheck, Spec, KNOWN_CATEGORIES};
+pub use fixture::{Call, Case, Compare, Divergence, Expect, MessageCheck, Spec, KNOWN_CATEGORIES};
 pub use http_server::HttpServer;
 pub use loader::{load_fixtures, LoadError, Loaded};
 pub use outcome::{CallOutcome, CallResult, CaseRun, CellResult, CellStatus};
 pub use render::{canonical_json, check_expectations, render_bytes, render_snapshot};
-pub use runner::{Runner, Services};
+pub use runner::{Runner, Services, Skip};
 pub use snapfile::{snapshot_file, snapshot_name, SnapFile};
 pub use suite::{evaluate, Filter, Results, Shard, Suite};

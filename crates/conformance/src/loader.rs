@@ -85,6 +85,17 @@ struct CaseToml {
     expect: Option<ExpectToml>,
     #[serde(default)]
     na: BTreeMap<String, String>,
+    #[serde(default)]
+    diverges: BTreeMap<String, DivergesToml>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DivergesToml {
+    reason: String,
+    observed: String,
+    #[serde(default)]
+    langs: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -366,6 +377,24 @@ fn validate_case(
         return Err(format!("loop = {repeat}: use 1 to 10000"));
     }
     check_na(&c.na, languages)?;
+    let mut diverges = BTreeMap::new();
+    for (host, d) in c.diverges {
+        if d.reason.trim().is_empty() || d.observed.trim().is_empty() {
+            return Err(format!(
+                "diverges.{host}: give a reason and what the host does instead (`observed`)"
+            ));
+        }
+        check_na(&d.langs.iter().map(|l| (l.clone(), "x".to_owned())).collect(), languages)
+            .map_err(|m| format!("diverges.{host}.langs: {m}"))?;
+        diverges.insert(
+            host,
+            crate::fixture::Divergence {
+                reason: d.reason,
+                observed: d.observed,
+                langs: d.langs,
+            },
+        );
+    }
     for hf in &c.host_functions {
         if hf != "kv" {
             return Err(format!(
@@ -433,6 +462,7 @@ fn validate_case(
             _ => Compare::Bytes,
         },
         na: c.na,
+        diverges,
     })
 }
 

@@ -11,12 +11,14 @@ use anyhow::{bail, Context as _};
 use polyplug_conformance::{report, Filter, Suite};
 
 const USAGE: &str =
-    "usage: polyplug-conformance --root DIR [--lang L]... [--spec S]... [--case C]...
+    "usage: polyplug-conformance --root DIR [--lang L]... [--host H]... [--spec S]... [--case C]...
                             [--format human|json|junit|markdown] [--out FILE] [--shard I/N]
                             [--deny-warnings]
 
   --root DIR     the repository: fixtures/ and target/plugins/manifest.json live there (default .)
   --lang L       only this language (one of target/plugins/manifest.json's); repeatable
+  --host H       only this host (polyplug, or a folder of hosts/); repeatable;
+                 default: every host that is set up
   --spec S       only this spec; repeatable
   --case C       only this case (`plain` or `hello::plain`); repeatable
   --format F     human (default), json, junit or markdown
@@ -61,6 +63,7 @@ fn parse_args() -> anyhow::Result<Args> {
         match name.as_str() {
             "--root" => args.root = PathBuf::from(value()?),
             "--lang" => args.filter.langs.push(value()?),
+            "--host" => args.filter.hosts.push(value()?),
             "--spec" => args.filter.specs.push(value()?),
             "--case" => args.filter.cases.push(value()?),
             "--format" => args.format = value()?,

@@ -40,6 +40,11 @@ pub enum CellStatus {
     /// Could not run: missing artifact, missing export, plugin failed to load, bad fixture.
     Error,
     Na,
+    /// The host lacks something the artifact needs (env imports, raw calls): not an
+    /// error and not a silent skip; the reason names what is missing.
+    Unsupported,
+    /// The host behaves differently from the spec, as the fixture declares with a reason.
+    Diverges,
 }
 
 impl CellStatus {
@@ -49,20 +54,23 @@ impl CellStatus {
             CellStatus::Fail => "fail",
             CellStatus::Error => "error",
             CellStatus::Na => "na",
+            CellStatus::Unsupported => "unsupported",
+            CellStatus::Diverges => "diverges",
         }
     }
 }
 
-/// One spec x case x language verdict.
+/// One spec x case x language x host verdict.
 #[derive(Debug, Clone)]
 pub struct CellResult {
     pub spec: String,
     pub case: String,
     pub lang: String,
+    pub host: String,
     pub status: CellStatus,
     /// Why it failed: fixture violations, the snapshot diff, or the error.
     pub detail: String,
-    /// The n/a reason.
+    /// The n/a, unsupported or divergence reason.
     pub reason: Option<String>,
     pub ms: u64,
     /// The snapshot text this run rendered (for the cross-language check).
@@ -73,6 +81,16 @@ pub struct CellResult {
 }
 
 impl CellResult {
+    /// Who ran the cell, as the cross-language and cross-host check names it:
+    /// `go` on polyplug, `go@extism-node` elsewhere.
+    pub fn who(&self) -> String {
+        if self.host == crate::hosts::IN_PROCESS {
+            self.lang.clone()
+        } else {
+            format!("{}@{}", self.lang, self.host)
+        }
+    }
+
     /// `pass`, or `pass (2 memory warnings)`.
     pub fn label(&self) -> String {
         match self.warnings.len() {

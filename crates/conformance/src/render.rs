@@ -288,6 +288,7 @@ mod tests {
                 logs: vec![("warn".into(), "careful".into())],
             }],
             kv: None,
+            memory_warnings: Vec::new(),
         }
     }
 

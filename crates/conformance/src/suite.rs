@@ -14,7 +14,9 @@ use crate::fixture::{Case, Expect, Spec};
 use crate::loader::{load_fixtures, LoadError};
 use crate::outcome::{CellResult, CellStatus};
 use crate::render::{check_expectations, render_snapshot};
-use crate::runner::Runner;
+use crate::hosts::{self, Host};
+use crate::outcome::CallResult;
+use crate::runner::{Runner, Skip};
 use crate::snapfile::{snapshot_file, SnapFile};
 
 /// `--shard I/N`: case number k (0-based, in load order) runs in shard `k % N + 1`.
@@ -47,6 +49,8 @@ pub struct Filter {
     pub specs: Vec<String>,
     pub cases: Vec<String>,
     pub shard: Option<Shard>,
+    /// Hosts to run on (`--host`); empty means every ready host.
+    pub hosts: Vec<String>,
     /// Memory warnings fail a cell that would otherwise pass (`--deny-warnings`).
     pub deny_warnings: bool,
 }
@@ -77,6 +81,10 @@ pub struct Results {
     pub equivalence: Vec<Equivalence>,
     /// Column order for the matrix.
     pub langs: Vec<String>,
+    /// The hosts the run covered, in report order, with their versions.
+    pub hosts: Vec<(String, String)>,
+    /// Hosts that exist but could not run, with the command that fixes that.
+    pub not_ready: Vec<(String, String)>,
     pub wall_ms: u64,
 }
 
@@ -87,7 +95,10 @@ impl Results {
             && self
                 .cells
                 .iter()
-                .all(|c| matches!(c.status, CellStatus::Pass | CellStatus::Na))
+                .all(|c| matches!(
+                    c.status,
+                    CellStatus::Pass | CellStatus::Na | CellStatus::Unsupported | CellStatus::Diverges
+                ))
             && self.equivalence.iter().all(|e| e.agree)
     }
 }
@@ -128,14 +139,47 @@ impl Suite {
             .collect()
     }
 
+    /// The hosts a run covers: `--host`'s (every one must exist and be ready), else
+    /// every ready one. Returns them with the hosts that are not ready (and why).
+    pub fn hosts(&self, filter: &Filter) -> anyhow::Result<(Vec<Box<dyn Host>>, Vec<(String, String)>)> {
+        let found = hosts::discover(&self.root);
+        let names: Vec<String> = found.iter().map(|f| f.name.clone()).collect();
+        for wanted in &filter.hosts {
+            if !names.contains(wanted) {
+                anyhow::bail!("unknown host `{wanted}`: choose from {}", names.join(", "));
+            }
+        }
+        let mut ready = Vec::new();
+        let mut not_ready = Vec::new();
+        for f in found {
+            if !filter.hosts.is_empty() && !filter.hosts.contains(&f.name) {
+                continue;
+            }
+            match f.host {
+                Ok(h) => ready.push(h),
+                Err(why) if filter.hosts.contains(&f.name) => {
+                    anyhow::bail!("host `{}` is not ready: {why}", f.name)
+                }
+                Err(why) => not_ready.push((f.name, why)),
+            }
+        }
+        Ok((ready, not_ready))
+    }
+
     pub fn run(&self, filter: &Filter) -> anyhow::Result<Results> {
         let started = Instant::now();
         let langs = self.langs(filter);
+        let (hosts, not_ready) = self.hosts(filter)?;
         let runner = Runner::new(self.artifacts.clone())?;
-        let jobs: Vec<(&Spec, &Case, &str)> = self
+        let jobs: Vec<(&Spec, &Case, &str, &dyn Host)> = self
             .selected(filter)
             .into_iter()
-            .flat_map(|(s, c)| langs.iter().map(move |l| (s, c, l.as_str())))
+            .flat_map(|(s, c)| {
+                let hosts = &hosts;
+                langs.iter().flat_map(move |l| {
+                    hosts.iter().map(move |h| (s, c, l.as_str(), h.as_ref()))
+                })
+            })
             .collect();
         let slots: Vec<Mutex<Option<CellResult>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
         // Longest first, so a slow case does not start last and hold up the whole run;
@@ -151,8 +195,8 @@ impl Suite {
             for _ in 0..workers {
                 scope.spawn(|| {
                     while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        let (spec, case, lang) = jobs[i];
-                        let cell = evaluate(&runner, spec, case, lang);
+                        let (spec, case, lang, host) = jobs[i];
+                        let cell = evaluate(&runner, spec, case, lang, host);
                         *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(cell);
                     }
                 });
@@ -189,6 +233,8 @@ impl Suite {
                 .collect(),
             equivalence,
             langs,
+            hosts: hosts.iter().map(|h| (h.name().to_owned(), h.version())).collect(),
+            not_ready,
             wall_ms: started.elapsed().as_millis() as u64,
         })
     }
@@ -207,12 +253,13 @@ fn estimated_cost(case: &Case) -> u64 {
 }
 
 /// Runs and judges one cell against the fixture and the stored snapshot.
-pub fn evaluate(runner: &Runner, spec: &Spec, case: &Case, lang: &str) -> CellResult {
+pub fn evaluate(runner: &Runner, spec: &Spec, case: &Case, lang: &str, host: &dyn Host) -> CellResult {
     let started = Instant::now();
     let mut cell = CellResult {
         spec: spec.name.clone(),
         case: case.name.clone(),
         lang: lang.to_owned(),
+        host: host.name().to_owned(),
         status: CellStatus::Pass,
         detail: String::new(),
         reason: None,
@@ -225,16 +272,31 @@ pub fn evaluate(runner: &Runner, spec: &Spec, case: &Case, lang: &str) -> CellRe
         cell.reason = Some(reason.to_owned());
         return cell;
     }
-    let run = runner.run_case(spec, case, lang);
+    let run = runner.run_case(spec, case, lang, host);
     cell.ms = started.elapsed().as_millis() as u64;
     let run = match run {
         Ok(run) => run,
-        Err(e) => {
+        Err(Skip::Unsupported(why)) => {
+            cell.status = CellStatus::Unsupported;
+            cell.reason = Some(why);
+            return cell;
+        }
+        Err(Skip::Cannot(e)) => {
             cell.status = CellStatus::Error;
             cell.detail = e;
             return cell;
         }
     };
+    // A driver that answers `unsupported` for something the case needs (a limit, a
+    // feature) makes the cell unsupported, with its words.
+    if let Some(why) = run.calls.iter().find_map(|c| match &c.result {
+        CallResult::Error { category, message } if category == "unsupported" => Some(message.clone()),
+        _ => None,
+    }) {
+        cell.status = CellStatus::Unsupported;
+        cell.reason = Some(format!("{}: {why}", host.name()));
+        return cell;
+    }
     cell.warnings = run.memory_warnings.clone();
     let rendered = render_snapshot(case, &run);
     let mut problems = check_expectations(case, &run);
@@ -255,9 +317,41 @@ pub fn evaluate(runner: &Runner, spec: &Spec, case: &Case, lang: &str) -> CellRe
             Ok(_) => {}
         },
     }
-    if !problems.is_empty() {
-        cell.status = CellStatus::Fail;
-        cell.detail = problems.join("\n");
+    let divergence = case
+        .diverges
+        .get(host.name())
+        .filter(|d| d.applies_to(lang));
+    match (divergence, problems.is_empty()) {
+        (None, true) => {}
+        (None, false) => {
+            cell.status = CellStatus::Fail;
+            cell.detail = problems.join("\n");
+        }
+        (Some(d), true) => {
+            cell.status = CellStatus::Fail;
+            cell.detail = format!(
+                "{}:{}: the declared divergence on {} ({}) no longer happens: the host now \
+                 matches the spec, so remove `diverges.{}` from the case",
+                spec.file.display(),
+                case.line,
+                host.name(),
+                d.reason,
+                host.name()
+            );
+        }
+        (Some(d), false) if rendered.contains(&d.observed) => {
+            cell.status = CellStatus::Diverges;
+            cell.reason = Some(d.reason.clone());
+        }
+        (Some(d), false) => {
+            cell.status = CellStatus::Fail;
+            cell.detail = format!(
+                "declared to diverge on {} with `{}`, but it did something else:\n{}",
+                host.name(),
+                d.observed,
+                problems.join("\n")
+            );
+        }
     }
     cell.rendered = Some(rendered);
     cell

@@ -1,8 +1,11 @@
-//! The `cargo test` gate: one named test per case x language (`hello::plain::rust`),
-//! plus `<spec>::<case>::equivalence` where several languages run a case and
-//! `<spec>::fixture` for a fixture that does not load, so filters and nextest work.
-//! Snapshots go through insta proper: CI runs with `INSTA_UPDATE=no`, people accept
-//! new ones with `cargo insta review` (or `INSTA_UPDATE=always` once, then read them).
+//! The `cargo test` gate: one named test per case x language x host
+//! (`hello::plain::rust::polyplug`), plus `<spec>::<case>::equivalence` where several
+//! languages or hosts run a case and `<spec>::fixture` for a fixture that does not
+//! load, so filters and nextest work. Every host that `cargo xtask setup` made ready
+//! takes part. Snapshots go through insta proper on polyplug's cells (the only
+//! writer): CI runs with `INSTA_UPDATE=no`, people accept new ones with `cargo insta
+//! review` (or `INSTA_UPDATE=always` once, then read them). The official hosts'
+//! cells are compared with the same snapshots, read-only.
 //!
 //! Before listing, the artifacts must exist: when target/plugins/manifest.json is
 //! missing or older than a plugin source, this runs `cargo xtask build-all` once.
@@ -14,9 +17,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use polyplug_conformance::hosts::{self, Host, IN_PROCESS};
 use polyplug_conformance::{
-    check_equivalence, check_expectations, load_fixtures, render_snapshot, snapshot_name,
-    Artifacts, Case, CaseRun, CellResult, CellStatus, Runner, Spec,
+    check_equivalence, check_expectations, evaluate, load_fixtures, render_snapshot,
+    snapshot_name, Artifacts, Case, CaseRun, CellResult, CellStatus, Runner, Skip, Spec,
 };
 
 fn main() -> ExitCode {
@@ -44,8 +48,17 @@ fn main() -> ExitCode {
         }));
     }
     let langs = artifacts.languages();
+    let mut found = Vec::new();
+    for f in hosts::discover(&root) {
+        match f.host {
+            Ok(h) => found.push(h),
+            Err(why) => eprintln!("suite: host {} is left out: {why}", f.name),
+        }
+    }
+    let host_names: Vec<String> = found.iter().map(|h| h.name().to_owned()).collect();
     let ctx = Arc::new(Ctx {
         artifacts,
+        hosts: found,
         runner: OnceLock::new(),
         runs: Mutex::default(),
     });
@@ -54,24 +67,27 @@ fn main() -> ExitCode {
         for case in 0..spec.cases.len() {
             let mut ran = Vec::new();
             for lang in &langs {
-                let name = format!("{}::{}", spec.cases[case].id(), lang);
-                if let Some(reason) = spec.na_reason(&spec.cases[case], lang) {
-                    let reason = reason.to_owned();
-                    trials.push(
-                        Trial::test(name, move || {
-                            eprintln!("n/a: {reason}");
-                            Ok(())
-                        })
-                        .with_kind("n/a")
-                        .with_ignored_flag(true),
-                    );
-                    continue;
+                for host in &host_names {
+                    let name = format!("{}::{}::{}", spec.cases[case].id(), lang, host);
+                    if let Some(reason) = spec.na_reason(&spec.cases[case], lang) {
+                        let reason = reason.to_owned();
+                        trials.push(
+                            Trial::test(name, move || {
+                                eprintln!("n/a: {reason}");
+                                Ok(())
+                            })
+                            .with_kind("n/a")
+                            .with_ignored_flag(true),
+                        );
+                        continue;
+                    }
+                    ran.push((lang.clone(), host.clone()));
+                    let (ctx, spec, lang, host) =
+                        (ctx.clone(), spec.clone(), lang.clone(), host.clone());
+                    trials.push(Trial::test(name, move || {
+                        check_cell(&ctx, &spec, case, &lang, &host)
+                    }));
                 }
-                ran.push(lang.clone());
-                let (ctx, spec, lang) = (ctx.clone(), spec.clone(), lang.clone());
-                trials.push(Trial::test(name, move || {
-                    check_cell(&ctx, &spec, case, &lang)
-                }));
             }
             if ran.len() >= 2 {
                 let (ctx, spec) = (ctx.clone(), spec.clone());
@@ -87,41 +103,69 @@ fn main() -> ExitCode {
 
 type RunResult = Arc<OnceLock<Result<CaseRun, String>>>;
 
-/// Shared by every test in this process: one Engine and HTTP server (made on first
-/// use, so listing tests costs nothing), and each cell's run, made once even when
-/// both its own test and the equivalence test ask for it.
+/// Shared by every test in this process: one HTTP server and the hosts (made on
+/// first use, so listing tests costs nothing), and each cell's run, made once even
+/// when both its own test and the equivalence test ask for it.
 struct Ctx {
     artifacts: Artifacts,
+    hosts: Vec<Box<dyn Host>>,
     runner: OnceLock<Result<Runner, String>>,
-    runs: Mutex<HashMap<(String, String, String), RunResult>>,
+    runs: Mutex<HashMap<(String, String, String, String), RunResult>>,
 }
 
 impl Ctx {
-    fn run(&self, spec: &Spec, case: &Case, lang: &str) -> Result<CaseRun, String> {
+    fn runner(&self) -> Result<&Runner, String> {
+        self.runner
+            .get_or_init(|| Runner::new(self.artifacts.clone()).map_err(|e| format!("{e:#}")))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn host(&self, name: &str) -> &dyn Host {
+        self.hosts
+            .iter()
+            .find(|h| h.name() == name)
+            .map(|h| h.as_ref())
+            .expect("trials are made from these hosts")
+    }
+
+    fn run(&self, spec: &Spec, case: &Case, lang: &str, host: &str) -> Result<CaseRun, String> {
         let slot = self
             .runs
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry((spec.name.clone(), case.name.clone(), lang.to_owned()))
+            .entry((spec.name.clone(), case.name.clone(), lang.to_owned(), host.to_owned()))
             .or_default()
             .clone();
         slot.get_or_init(|| {
-            let runner = self
-                .runner
-                .get_or_init(|| Runner::new(self.artifacts.clone()).map_err(|e| format!("{e:#}")));
-            runner
-                .as_ref()
-                .map_err(Clone::clone)?
-                .run_case(spec, case, lang)
+            match self.runner()?.run_case(spec, case, lang, self.host(host)) {
+                Ok(run) => Ok(run),
+                Err(Skip::Unsupported(why)) => Err(format!("unsupported: {why}")),
+                Err(Skip::Cannot(e)) => Err(e),
+            }
         })
         .clone()
     }
 }
 
-fn check_cell(ctx: &Ctx, spec: &Spec, case: usize, lang: &str) -> Result<(), Failed> {
+fn check_cell(ctx: &Ctx, spec: &Spec, case: usize, lang: &str, host: &str) -> Result<(), Failed> {
+    if host != IN_PROCESS {
+        // The official hosts: judged like the report judges them (snapshot read-only,
+        // declared divergences, unsupported imports).
+        let runner = ctx.runner()?;
+        let cell = evaluate(runner, spec, &spec.cases[case], lang, ctx.host(host));
+        return match cell.status {
+            CellStatus::Pass | CellStatus::Na => Ok(()),
+            CellStatus::Unsupported | CellStatus::Diverges => {
+                eprintln!("{}: {}", cell.status.as_str(), cell.reason.unwrap_or_default());
+                Ok(())
+            }
+            CellStatus::Fail | CellStatus::Error => Err(cell.detail.into()),
+        };
+    }
     let case = &spec.cases[case];
     let run = ctx
-        .run(spec, case, lang)
+        .run(spec, case, lang, host)
         .map_err(|e| format!("{}::{lang} could not run: {e}", case.id()))?;
     let rendered = render_snapshot(case, &run);
     let problems = check_expectations(case, &run);
@@ -148,17 +192,23 @@ fn check_languages_agree(
     ctx: &Ctx,
     spec: &Spec,
     case: usize,
-    langs: &[String],
+    ran: &[(String, String)],
 ) -> Result<(), Failed> {
     let case = &spec.cases[case];
-    let cells: Vec<CellResult> = langs
+    let cells: Vec<CellResult> = ran
         .iter()
-        .filter_map(|lang| {
-            let run = ctx.run(spec, case, lang).ok()?;
+        .filter(|(lang, host)| {
+            // A declared divergence is judged by its own cell.
+            !case.diverges.get(host).is_some_and(|d| d.applies_to(lang))
+        })
+        .filter_map(|(lang, host)| {
+            let run = ctx.run(spec, case, lang, host).ok()?;
             Some(CellResult {
                 spec: spec.name.clone(),
                 case: case.name.clone(),
                 lang: lang.clone(),
+                host: host.clone(),
+                warnings: Vec::new(),
                 status: CellStatus::Pass,
                 detail: String::new(),
                 reason: None,
@@ -180,13 +230,14 @@ fn check_languages_agree(
     {
         None => Ok(()),
         Some(e) => Err(format!(
-            "languages disagree on {} (odd one out: {}):\n{}",
+            "disagreement on {} (odd one out: {}{}):\n{}",
             case.id(),
             if e.odd.is_empty() {
                 "unclear".into()
             } else {
                 e.odd.join(", ")
             },
+            e.culprit.map_or(String::new(), |c| format!("; that is {c}")),
             e.detail
         )
         .into()),

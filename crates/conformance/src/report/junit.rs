@@ -48,13 +48,15 @@ pub fn junit(results: &Results) -> String {
             );
         }
         for c in results.cells.iter().filter(|c| c.spec == spec) {
+            // Always spec::case::lang::host, so names stay the same when hosts are added.
             let _ = write!(
                 out,
-                "    <testcase classname=\"{}\" name=\"{}::{}::{}\" time=\"{:.3}\"",
+                "    <testcase classname=\"{}\" name=\"{}::{}::{}::{}\" time=\"{:.3}\"",
                 esc(spec),
                 esc(spec),
                 esc(&c.case),
                 esc(&c.lang),
+                esc(&c.host),
                 c.ms as f64 / 1000.0
             );
             match c.status {
@@ -66,10 +68,11 @@ pub fn junit(results: &Results) -> String {
                         esc(&c.warnings.join("\n"))
                     );
                 }
-                CellStatus::Na => {
+                CellStatus::Na | CellStatus::Unsupported | CellStatus::Diverges => {
                     let _ = writeln!(
                         out,
-                        "><skipped message=\"n/a: {}\"/></testcase>",
+                        "><skipped message=\"{}: {}\"/></testcase>",
+                        c.status.as_str(),
                         esc(c.reason.as_deref().unwrap_or(""))
                     );
                 }

@@ -32,6 +32,8 @@ pub struct Counts {
     pub fail: usize,
     pub error: usize,
     pub na: usize,
+    pub unsupported: usize,
+    pub diverges: usize,
     /// Memory warnings of the sanitizer, over all cells counted.
     pub warnings: usize,
 }
@@ -44,6 +46,12 @@ impl std::fmt::Display for Counts {
             "{} pass, {} fail, {} error, {} n/a",
             self.pass, self.fail, self.error, self.na
         )?;
+        if self.unsupported > 0 {
+            write!(f, ", {} unsupported", self.unsupported)?;
+        }
+        if self.diverges > 0 {
+            write!(f, ", {} diverges", self.diverges)?;
+        }
         match self.warnings {
             0 => Ok(()),
             1 => write!(f, " (1 memory warning)"),
@@ -60,18 +68,20 @@ impl Counts {
             CellStatus::Fail => self.fail += 1,
             CellStatus::Error => self.error += 1,
             CellStatus::Na => self.na += 1,
+            CellStatus::Unsupported => self.unsupported += 1,
+            CellStatus::Diverges => self.diverges += 1,
         }
     }
 
     pub fn total(&self) -> usize {
-        self.pass + self.fail + self.error + self.na
+        self.pass + self.fail + self.error + self.na + self.unsupported + self.diverges
     }
 }
 
-/// spec -> lang -> counts, specs in run order.
-pub(crate) fn matrix(results: &Results) -> Vec<(String, BTreeMap<String, Counts>)> {
+/// spec -> lang -> counts for one host's cells, specs in run order.
+pub(crate) fn matrix(results: &Results, host: &str) -> Vec<(String, BTreeMap<String, Counts>)> {
     let mut rows: Vec<(String, BTreeMap<String, Counts>)> = Vec::new();
-    for c in &results.cells {
+    for c in results.cells.iter().filter(|c| c.host == host) {
         if rows.last().is_none_or(|(s, _)| *s != c.spec) {
             rows.push((c.spec.clone(), BTreeMap::new()));
         }
@@ -89,27 +99,51 @@ pub fn totals(results: &Results) -> Counts {
     t
 }
 
+/// One host's totals.
+pub fn host_totals(results: &Results, host: &str) -> Counts {
+    let mut t = Counts::default();
+    for c in results.cells.iter().filter(|c| c.host == host) {
+        t.add(c);
+    }
+    t
+}
+
+/// `spec::case::lang`, with `::host` when the run covered several hosts.
+pub(crate) fn cell_id(results: &Results, c: &CellResult) -> String {
+    if results.hosts.len() > 1 {
+        format!("{}::{}::{}::{}", c.spec, c.case, c.lang, c.host)
+    } else {
+        format!("{}::{}::{}", c.spec, c.case, c.lang)
+    }
+}
+
+/// Cells of `status` grouped as (spec, lang@host, reason, cases), so a spec-wide
+/// reason is one line.
+pub(crate) fn reason_groups(
+    results: &Results,
+    status: CellStatus,
+) -> Vec<(String, String, String, Vec<String>)> {
+    let mut groups: Vec<(String, String, String, Vec<String>)> = Vec::new();
+    for c in results.cells.iter().filter(|c| c.status == status) {
+        let reason = c.reason.clone().unwrap_or_default();
+        let who = if results.hosts.len() > 1 { format!("{} on {}", c.lang, c.host) } else { c.lang.clone() };
+        match groups
+            .iter_mut()
+            .find(|g| g.0 == c.spec && g.1 == who && g.2 == reason)
+        {
+            Some(g) => g.3.push(c.case.clone()),
+            None => groups.push((c.spec.clone(), who, reason, vec![c.case.clone()])),
+        }
+    }
+    groups
+}
+
 /// Cells with memory warnings: ("spec::case::lang", the warnings).
 pub(crate) fn warned(results: &Results) -> impl Iterator<Item = (String, &[String])> {
     results
         .cells
         .iter()
         .filter(|c| !c.warnings.is_empty())
-        .map(|c| (format!("{}::{}::{}", c.spec, c.case, c.lang), c.warnings.as_slice()))
+        .map(|c| (cell_id(results, c), c.warnings.as_slice()))
 }
 
-/// n/a cells grouped as (spec, lang, reason, cases), so a spec-wide n/a is one line.
-pub(crate) fn na_groups(results: &Results) -> Vec<(String, String, String, Vec<String>)> {
-    let mut groups: Vec<(String, String, String, Vec<String>)> = Vec::new();
-    for c in results.cells.iter().filter(|c| c.status == CellStatus::Na) {
-        let reason = c.reason.clone().unwrap_or_default();
-        match groups
-            .iter_mut()
-            .find(|g| g.0 == c.spec && g.1 == c.lang && g.2 == reason)
-        {
-            Some(g) => g.3.push(c.case.clone()),
-            None => groups.push((c.spec.clone(), c.lang.clone(), reason, vec![c.case.clone()])),
-        }
-    }
-    groups
-}
