@@ -46,6 +46,15 @@ xflags::xflags! {
 
         /// Build the plugins (cached), then run the conformance suite on every
         /// artifact and exit with its exit code.
+        /// Measure every host on the same artifact (rust/bytes.wasm `echo`), in
+        /// one run: warm call, fresh instance + call, 1 MiB echo, inside each
+        /// host and through its driver, and the whole suite per host. Prints a
+        /// Markdown table with ratios to polyplug (docs/bench.md keeps it).
+        cmd bench-hosts {
+            /// Skip the whole-suite timing.
+            optional --no-suite
+        }
+
         cmd conformance {
             /// Only this language (one of those `doctor` lists); repeatable.
             repeated --lang lang: String
@@ -105,6 +114,7 @@ pub enum XtaskCmd {
     Doctor(Doctor),
     Setup(Setup),
     BuildAll(BuildAll),
+    BenchHosts(BenchHosts),
     Conformance(Conformance),
     CiMatrix(CiMatrix),
     Gather(Gather),
@@ -126,6 +136,11 @@ pub struct BuildAll {
     pub spec: Vec<String>,
     pub jobs: Option<usize>,
     pub force: bool,
+}
+
+#[derive(Debug)]
+pub struct BenchHosts {
+    pub no_suite: bool,
 }
 
 #[derive(Debug)]

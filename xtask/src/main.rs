@@ -3,6 +3,7 @@
 //! own file. `--root` / POLYPLUG_ROOT point it at another checkout (tests do).
 
 mod artifact;
+mod bench_hosts;
 mod build_all;
 mod cache;
 mod ci_matrix;
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         XtaskCmd::Setup(cmd) => cmd.run(&project),
         XtaskCmd::BuildAll(cmd) => cmd.run(&project),
         XtaskCmd::Conformance(cmd) => cmd.run(&project),
+        XtaskCmd::BenchHosts(cmd) => cmd.run(&project),
         XtaskCmd::CiMatrix(cmd) => cmd.run(&project),
         XtaskCmd::Gather(cmd) => cmd.run(&project),
     });

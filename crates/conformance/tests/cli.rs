@@ -372,3 +372,143 @@ fn an_unknown_language_in_na_is_a_load_error_naming_the_languages() {
         "{out}\n{err}"
     );
 }
+
+/// A host folder whose driver is a small bash script answering the protocol;
+/// `mode` says what it does on `call`: `ok` (outputs "Hello, Alice!"), `odd`
+/// ("Hello, Alice?"), `garbage`, `crash`, or `hang`.
+fn fake_host(repo: &Repo, name: &str, mode: &str, imports: &str) {
+    repo.write(
+        &format!("hosts/{name}/host.toml"),
+        &format!("name = \"{name}\"\nabout = \"a fake host for tests\"\nrun = [\"bash\", \"driver.sh\", \"{mode}\"]\n"),
+    );
+    repo.write(
+        &format!("hosts/{name}/driver.sh"),
+        &format!(
+            r#"while IFS= read -r line; do
+  case "$line" in
+    *'"describe"'*) echo '{{"ok":true,"version":"fake 1","imports":[{imports}],"raw_calls":false}}' ;;
+    *'"load"'*|*'"unload"'*) echo '{{"ok":true}}' ;;
+    *'"call"'*)
+      case "$1" in
+        ok) echo '{{"ok":true,"output_b64":"SGVsbG8sIEFsaWNlIQ==","logs":[]}}' ;;
+        odd) echo '{{"ok":true,"output_b64":"SGVsbG8sIEFsaWNlPw==","logs":[]}}' ;;
+        garbage) echo 'this is not the protocol' ;;
+        crash) echo 'the driver fell over' >&2; exit 3 ;;
+        hang) sleep 1000 ;;
+      esac ;;
+  esac
+done
+"#
+        ),
+    );
+    repo.write(&format!("target/hosts/{name}/.ready"), "{}");
+}
+
+const ALL_IMPORTS: &str = r#""alloc","store_u8","output_set""#;
+
+fn host_cells(doc: &serde_json::Value, host: &str) -> Vec<(String, String, String)> {
+    doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["host"] == host)
+        .map(|r| {
+            (
+                r["case"].as_str().unwrap().into(),
+                r["status"].as_str().unwrap().into(),
+                format!("{} {}", r["detail"].as_str().unwrap_or(""), r["reason"].as_str().unwrap_or("")),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_unknown_host_lists_the_hosts_that_exist() {
+    let repo = Repo::new(&[("lang-a", "Hello, Alice!")]);
+    fake_host(&repo, "fake-ok", "ok", ALL_IMPORTS);
+    let (code, _, err) = repo.run(&["--host", "nope"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("unknown host `nope`: choose from polyplug, fake-ok"), "{err}");
+}
+
+#[test]
+fn every_host_runs_the_same_snapshots_and_an_odd_host_is_named() {
+    let repo = Repo::new(&[("lang-a", "Hello, Alice!"), ("lang-b", "Hello, Alice!")]);
+    fake_host(&repo, "fake-ok", "ok", ALL_IMPORTS);
+    fake_host(&repo, "fake-odd", "odd", ALL_IMPORTS);
+    let (code, doc) = repo.json(&["--case", "plain"]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert!(host_cells(&doc, "fake-ok").iter().all(|c| c.1 == "pass"), "{doc:#}");
+    assert!(host_cells(&doc, "fake-odd").iter().all(|c| c.1 == "fail"), "{doc:#}");
+    let eq = &doc["equivalence"][0];
+    assert_eq!(eq["culprit"], "host fake-odd", "{eq:#}");
+    assert_eq!(eq["odd_one_out"], serde_json::json!(["lang-a@fake-odd", "lang-b@fake-odd"]));
+    let (_, junit, _) = repo.run(&["--case", "plain", "--format", "junit"]);
+    assert!(junit.contains("name=\"hello::plain::lang-a::fake-odd\""), "{junit}");
+}
+
+#[test]
+fn a_host_lacking_an_import_makes_the_cell_unsupported_not_failed() {
+    let repo = Repo::new(&[("lang-a", "Hello, Alice!")]);
+    repo.manifest(serde_json::json!({"artifacts": [{"spec": "hello", "lang": "lang-a",
+        "path": "target/plugins/lang-a/hello.wasm", "exports": ["greet"],
+        "imports": [{"module": "extism:host/env", "name": "alloc"},
+                    {"module": "extism:host/env", "name": "http_headers"}]}]}));
+    fake_host(&repo, "fake-old", "ok", r#""alloc""#);
+    let (code, doc) = repo.json(&["--case", "plain", "--host", "fake-old"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let cells = host_cells(&doc, "fake-old");
+    assert_eq!(cells[0].1, "unsupported", "{cells:?}");
+    assert!(cells[0].2.contains("fake-old lacks extism:host/env http_headers"), "{cells:?}");
+}
+
+#[test]
+fn a_broken_driver_is_an_error_cell_with_its_stderr_and_the_rest_runs() {
+    for (mode, needle) in [
+        ("garbage", "printed a line that is not protocol JSON: \"this is not the protocol\""),
+        ("crash", "the driver fell over"),
+        ("hang", "did not answer `call` within"),
+    ] {
+        let repo = Repo::new(&[("lang-a", "Hello, Alice!")]);
+        repo.write(
+            "fixtures/hello/spec.toml",
+            &HELLO_SPEC.replace("export = \"greet\"\n", "export = \"greet\"\ntimeout_ms = 100\n"),
+        );
+        fake_host(&repo, "fake-bad", mode, ALL_IMPORTS);
+        let started = std::time::Instant::now();
+        let (code, doc) = repo.json(&[]);
+        assert!(started.elapsed().as_secs() < 60, "{mode}: the suite must not hang");
+        assert_eq!(code, 1, "{mode}: {doc:#}");
+        let cells = host_cells(&doc, "fake-bad");
+        assert!(cells.iter().all(|c| c.1 == "error"), "{mode}: {cells:?}");
+        assert!(cells[0].2.contains(needle), "{mode}: {cells:?}");
+        assert!(
+            host_cells(&doc, "polyplug").iter().any(|c| c.1 == "pass"),
+            "{mode}: polyplug still runs: {doc:#}"
+        );
+    }
+}
+
+#[test]
+fn a_declared_divergence_is_shown_and_fails_once_it_stops() {
+    let spec = HELLO_SPEC.replace(
+        "input = \"Alice\"\n",
+        "input = \"Alice\"\ndiverges.fake-odd = { reason = \"it asks\", observed = 'output: \"Hello, Alice?\"' }\n",
+    );
+    let repo = Repo::new(&[("lang-a", "Hello, Alice!")]);
+    repo.write("fixtures/hello/spec.toml", &spec);
+    fake_host(&repo, "fake-odd", "odd", ALL_IMPORTS);
+    let (code, doc) = repo.json(&["--case", "plain"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let cells = host_cells(&doc, "fake-odd");
+    assert_eq!(cells[0].1, "diverges", "{cells:?}");
+    assert!(cells[0].2.contains("it asks"), "{cells:?}");
+
+    // The host is fixed: the declaration is now wrong and must go, as insta does.
+    fake_host(&repo, "fake-odd", "ok", ALL_IMPORTS);
+    let (code, doc) = repo.json(&["--case", "plain"]);
+    assert_eq!(code, 1, "{doc:#}");
+    let cells = host_cells(&doc, "fake-odd");
+    assert_eq!(cells[0].1, "fail", "{cells:?}");
+    assert!(cells[0].2.contains("no longer happens"), "{cells:?}");
+}
