@@ -4,6 +4,8 @@
 //	driver                            speak the JSON-lines protocol of docs/hosts.md
 //	driver call PLUGIN FUNCTION ...   a small `extism call` on the Go SDK (see cli.go)
 //
+// bench.go times the SDK itself for the bench request.
+//
 // Protocol mode reads one request per line on stdin and writes exactly one response
 // per line on stdout; while a plugin runs, a user host function asks the runner with
 // a host_call line and waits for its answer on stdin. End of stdin ends the driver.
@@ -124,6 +126,10 @@ type request struct {
 	Export   string     `json:"export"`
 	InputB64 []byte     `json:"input_b64"` // encoding/json reads standard base64 into []byte
 	Args     []rawValue `json:"args"`
+
+	// bench (with wasm, wasi, export, input_b64)
+	Warm  int `json:"warm"`
+	Fresh int `json:"fresh"`
 }
 
 type hostFnSpec struct {
@@ -216,6 +222,8 @@ func (d *driver) handle(line []byte) response {
 			return failure("invalid-manifest", "call_raw before load")
 		}
 		return d.cur.callRaw(req.Export, req.Args)
+	case "bench":
+		return d.bench(&req)
 	case "unload":
 		d.unload()
 		return response{"ok": true}

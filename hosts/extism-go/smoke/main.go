@@ -291,6 +291,17 @@ func main() {
 		}
 	}
 
+	// bench makes its own plugin; the loaded one must still answer afterwards.
+	if exists("rust", "bytes") && d.load("rust", "hello", nil) {
+		r := d.ask(map[string]any{"op": "bench", "wasm": filepath.Join(*plugins, "rust", "bytes.wasm"),
+			"wasi": false, "export": "echo", "input_b64": []byte("hello"), "warm": 20, "fresh": 3})
+		warm, _ := r["warm_ns"].(float64)
+		fresh, _ := r["fresh_ns"].(float64)
+		after := d.call("greet", "Bob")
+		check("bench rust/bytes echo", r["ok"] == true && warm > 0 && fresh > 0 && output(after) == "Hello, Bob!",
+			fmt.Sprint(r, after))
+	}
+
 	check("unload", d.ask(map[string]any{"op": "unload"})["ok"] == true, "")
 	d.in.Flush()
 	cli()
