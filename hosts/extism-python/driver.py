@@ -1,8 +1,8 @@
 """polyplug host driver: the official Rust runtime (libextism) through the Python SDK.
 
 Speaks the JSON-lines protocol of docs/hosts.md on stdin/stdout: describe, load, call
-(with host_call round trips while the plugin runs), call_raw (unsupported), unload.
-End of stdin exits 0.
+(with host_call round trips while the plugin runs), call_raw (unsupported), bench,
+unload. End of stdin exits 0.
 
     {state}/venv/bin/python driver.py {state}
 
@@ -30,6 +30,7 @@ import json
 import os
 import re
 import sys
+import time
 
 # Before libextism loads: no Rust backtraces in error logs (slow, and noise), and a
 # compiled-module cache under {state}/cache instead of the user's home.
@@ -57,6 +58,7 @@ if _state_dir():
     os.environ["EXTISM_CACHE_CONFIG"] = _cache_toml
 
 import extism  # noqa: E402
+from extism.extism import CompiledPlugin  # noqa: E402  (1.1.1 has it, unexported)
 from extism_sys import ffi, lib  # noqa: E402
 from importlib.metadata import version as _pkg_version  # noqa: E402
 
@@ -338,6 +340,42 @@ class Driver:
             return failure(category, explain(message, rc, runtime_log), logs=logs)
         return {"ok": True, "output_b64": b64(output), "logs": logs}
 
+    def bench(self, req):
+        """Times the SDK itself, apart from the protocol (docs/hosts.md, "bench"), on a
+        plugin of its own (the loaded one is left as it is). warm: one Plugin, one
+        unmeasured call, then `warm` timed Plugin.call; fresh: `fresh` rounds of
+        Plugin(compiled) + call + free on one CompiledPlugin made before timing, the
+        SDK's way to make many instances of one module. The times include libextism's
+        log capture this driver sets up once for the whole process (LogBuffer)."""
+        export, data = req["export"], unb64(req.get("input_b64"))
+        warm, fresh = int(req.get("warm") or 0), int(req.get("fresh") or 0)
+        try:
+            compiled = CompiledPlugin({"wasm": [{"path": req["wasm"]}]},
+                                      wasi=bool(req.get("wasi")), functions=[])
+        except extism.Error as e:
+            self.logs.drain()
+            return failure(classify_load_error(str(e)), str(e))
+        try:
+            warm_ns = fresh_ns = 0
+            if warm > 0:
+                with extism.Plugin(compiled) as plugin:
+                    plugin.call(export, data)
+                    start = time.perf_counter_ns()  # monotonic
+                    for _ in range(warm):
+                        plugin.call(export, data)
+                    warm_ns = (time.perf_counter_ns() - start) / warm
+            if fresh > 0:
+                start = time.perf_counter_ns()
+                for _ in range(fresh):
+                    with extism.Plugin(compiled) as plugin:
+                        plugin.call(export, data)
+                fresh_ns = (time.perf_counter_ns() - start) / fresh
+        except extism.Error as e:
+            return failure(classify_call_error(export, 1, str(e), []), str(e))
+        finally:
+            self.logs.drain()  # libextism's log of the bench's calls, not any plugin's
+        return {"ok": True, "warm_ns": warm_ns, "fresh_ns": fresh_ns}
+
     def call_raw(self, req):
         return unsupported("plain numeric exports: libextism calls an export without "
                            "arguments (extism_plugin_call has no way to pass them)")
@@ -357,7 +395,8 @@ class Driver:
             if req is None:
                 return
             op = req.get("op") if isinstance(req, dict) else None
-            handler = getattr(self, op, None) if op in ("describe", "load", "call", "call_raw", "unload") else None
+            ops = ("describe", "load", "call", "call_raw", "bench", "unload")
+            handler = getattr(self, op, None) if op in ops else None
             if handler is None:
                 send(unsupported(f"op {op!r}"))
                 continue

@@ -166,6 +166,14 @@ r = d.call("fetch", b"http://127.0.0.1:9/text")
 check("http to a host outside allowed_hosts -> http-denied, with libextism's cause",
       error_of(r)[0] == "http-denied" and "is not allowed" in error_of(r)[1], r)
 
+r = d.load("rust/hello.wasm")
+r = d.request({"op": "bench", "wasm": os.path.join(ARTIFACTS, "rust/bytes.wasm"), "wasi": False,
+               "export": "echo", "input_b64": base64.b64encode(b"hello").decode(), "warm": 20, "fresh": 3})
+after = d.call("greet", b"Bob")
+check("bench rust/bytes echo: positive times, the loaded plugin untouched",
+      r.get("ok") and r["warm_ns"] > 0 and r["fresh_ns"] > 0 and after.get("output") == b"Hello, Bob!",
+      [r, after])
+
 r = d.request({"op": "call_raw", "export": "add", "args": [{"i32": 1}, {"i32": 2}]})
 check("call_raw is unsupported", r.get("ok") is False and "unsupported" in r, r)
 check("unload", d.request({"op": "unload"}).get("ok"))
