@@ -1,8 +1,8 @@
 // polyplug host driver for the official Extism Node SDK (npm @extism/extism 1.0.3).
 //
 // Speaks the JSON-lines protocol of docs/hosts.md on stdin/stdout: describe, load,
-// call (with host_call round trips to the runner), call_raw, unload. End of stdin
-// exits 0. stdout carries protocol lines only; diagnostics go to stderr.
+// call (with host_call round trips to the runner), call_raw, bench, unload. End of
+// stdin exits 0. stdout carries protocol lines only; diagnostics go to stderr.
 //
 //   node driver.mjs [NODE_MODULES]   (default: ./node_modules next to this file)
 //

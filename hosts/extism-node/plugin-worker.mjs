@@ -291,9 +291,56 @@ async function callRaw(request) {
   }
 }
 
+// --- bench ------------------------------------------------------------------------
+
+// Times the SDK itself, apart from the protocol (docs/hosts.md, "bench"), on a plugin
+// of its own: the loaded one is left as it is. warm: one plugin, one unmeasured call,
+// then `warm` timed calls; fresh: `fresh` rounds of createPlugin + call + close on one
+// WebAssembly.Module compiled before timing (the SDK takes it as { wasm: [{ module }] }).
+async function bench(request) {
+  let bytes;
+  try {
+    bytes = readFileSync(request.wasm);
+  } catch (err) {
+    throw new HostError('io', `reading ${request.wasm}: ${err.message}`);
+  }
+  const module = await WebAssembly.compile(bytes);
+  const quiet = Object.fromEntries([...LEVELS, 'log'].map((l) => [l, () => {}]));
+  const make = () => createPlugin({ wasm: [{ module }] }, {
+    runInWorker: false, useWasi: Boolean(request.wasi), enableWasiOutput: false, logger: quiet,
+  });
+  const input = unb64(request.input_b64);
+  const callOnce = (plugin) => plugin.call(request.export, input.length ? input : undefined);
+  const mean = async (rounds, round) => {
+    const start = process.hrtime.bigint(); // monotonic
+    for (let i = 0; i < rounds; i++) await round();
+    return Number(process.hrtime.bigint() - start) / rounds;
+  };
+  const closing = async (plugin, use) => {
+    try {
+      return await use(plugin);
+    } finally {
+      await plugin.close();
+    }
+  };
+
+  let warm_ns = 0;
+  let fresh_ns = 0;
+  if (request.warm > 0) {
+    warm_ns = await closing(await make(), async (plugin) => {
+      await callOnce(plugin);
+      return mean(request.warm, () => callOnce(plugin));
+    });
+  }
+  if (request.fresh > 0) {
+    fresh_ns = await mean(request.fresh, async () => closing(await make(), callOnce));
+  }
+  return { ok: true, warm_ns, fresh_ns };
+}
+
 // --- requests from the driver thread ---------------------------------------------------
 
-const OPS = { describe, load, call, call_raw: callRaw, unload };
+const OPS = { describe, load, call, call_raw: callRaw, bench, unload };
 
 parentPort.on('message', async (request) => {
   let response;

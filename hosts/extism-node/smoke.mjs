@@ -206,6 +206,13 @@ await check('logs at the requested level and above', async () => {
   }
 });
 
+await check('bench rust/bytes echo: positive times, the loaded plugin untouched', async () => {
+  await load('rust', 'hello');
+  const r = await request({ op: 'bench', wasm: join(plugins, 'rust', 'bytes.wasm'), wasi: false, export: 'echo', input_b64: enc('hello'), warm: 20, fresh: 3 });
+  if (!r.ok || !(r.warm_ns > 0) || !(r.fresh_ns > 0)) return JSON.stringify(r);
+  return expectOutput(await call('greet', 'Bob'), 'Hello, Bob!');
+});
+
 await check('unload, then end of stdin exits 0', async () => {
   const r = await request({ op: 'unload' });
   if (!r.ok) return JSON.stringify(r);
