@@ -89,7 +89,7 @@ const have = (lang, spec) => existsSync(join(plugins, lang, `${spec}.wasm`));
 await check('describe lists the env functions the SDK links', async () => {
   const r = await request({ op: 'describe' });
   if (!r.ok || r.name !== 'extism-node' || !/@extism\/extism 1\.0\.3, Node /.test(r.version)) return JSON.stringify(r);
-  for (const f of ['alloc', 'input_load_u64', 'output_set', 'error_set', 'config_get', 'var_set', 'http_request', 'log_info']) {
+  for (const f of ['alloc', 'input_load_u64', 'output_set', 'error_set', 'config_get', 'var_set', 'log_info']) {
     if (!r.imports.includes(f)) return `imports lack ${f}`;
   }
   for (const f of ['http_headers', 'log_trace', 'get_log_level']) if (r.imports.includes(f)) return `imports claim ${f}`;

@@ -22,10 +22,19 @@ impl flags::BenchHosts {
         }
         let workspace = crate::tools::workspace(project);
         let mut cmd = std::process::Command::new("cargo");
-        cmd.args(["run", "--release", "-q", "-p", "polyplug-conformance", "--bin", "bench-hosts", "--"])
-            .arg("--root")
-            .arg(&project.root)
-            .current_dir(&workspace);
+        cmd.args([
+            "run",
+            "--release",
+            "-q",
+            "-p",
+            "polyplug-conformance",
+            "--bin",
+            "bench-hosts",
+            "--",
+        ])
+        .arg("--root")
+        .arg(&project.root)
+        .current_dir(&workspace);
         if self.no_suite {
             cmd.arg("--no-suite");
         }

@@ -15,8 +15,16 @@ impl flags::Doctor {
         let hosts = crate::hosts::all(project)?;
         let host_state = |h: &crate::hosts::Host| match (h.ready(), h.missing_need()) {
             (Some(ready), _) => (true, ready.version, String::new()),
-            (None, Some(need)) => (false, String::new(), format!("`{need}` is not on PATH: {}", h.toml.hint)),
-            (None, None) => (false, String::new(), "not set up: run `cargo xtask setup`".to_string()),
+            (None, Some(need)) => (
+                false,
+                String::new(),
+                format!("`{need}` is not on PATH: {}", h.toml.hint),
+            ),
+            (None, None) => (
+                false,
+                String::new(),
+                "not set up: run `cargo xtask setup`".to_string(),
+            ),
         };
         if self.json {
             let mut languages = serde_json::Map::new();
@@ -41,7 +49,9 @@ impl flags::Doctor {
             }
             println!(
                 "{}",
-                serde_json::to_string_pretty(&json!({ "languages": languages, "hosts": host_map }))?
+                serde_json::to_string_pretty(
+                    &json!({ "languages": languages, "hosts": host_map })
+                )?
             );
             return Ok(());
         }
@@ -65,11 +75,19 @@ impl flags::Doctor {
                 println!("{:width$} {}", "", tc.hint);
             }
         }
-        println!("host {:<14} ready    polyplug-host (in process)", crate::hosts::IN_PROCESS);
+        println!(
+            "host {:<14} ready    polyplug-host (in process)",
+            crate::hosts::IN_PROCESS
+        );
         for h in &hosts {
             let (ready, version, hint) = host_state(h);
             let state = if ready { "ready" } else { "missing" };
-            println!("host {:<14} {:<8} {}", h.toml.name, state, if ready { version } else { h.toml.about.clone() });
+            println!(
+                "host {:<14} {:<8} {}",
+                h.toml.name,
+                state,
+                if ready { version } else { h.toml.about.clone() }
+            );
             if !hint.is_empty() {
                 println!("     {:<14} {hint}", "");
             }

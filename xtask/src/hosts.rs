@@ -59,8 +59,12 @@ pub fn all(project: &Project) -> Result<Vec<Host>> {
             let file = dir.join("host.toml");
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let toml: HostToml = toml::from_str(&text)
-                .with_context(|| format!("{} is not a valid host.toml (docs/hosts.md)", file.display()))?;
+            let toml: HostToml = toml::from_str(&text).with_context(|| {
+                format!(
+                    "{} is not a valid host.toml (docs/hosts.md)",
+                    file.display()
+                )
+            })?;
             let state = project.root.join("target/hosts").join(&toml.name);
             Ok(Host { toml, dir, state })
         })
@@ -80,7 +84,11 @@ pub fn select(project: &Project, names: &[String]) -> Result<Vec<Host>> {
             .collect();
         bail!(
             "unknown host {}: choose from {}",
-            unknown.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+            unknown
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
             known.join(", ")
         );
     }
@@ -101,7 +109,8 @@ impl Host {
     /// The hash of the host's inputs (and its host.toml).
     fn inputs_hash(&self) -> String {
         let mut h = Sha256::new();
-        for name in std::iter::once("host.toml").chain(self.toml.inputs.iter().map(String::as_str)) {
+        for name in std::iter::once("host.toml").chain(self.toml.inputs.iter().map(String::as_str))
+        {
             h.update(name.as_bytes());
             h.update(std::fs::read(self.dir.join(name)).unwrap_or_default());
         }
@@ -130,7 +139,11 @@ impl Host {
             return Ok(ready.version);
         }
         if let Some(need) = self.missing_need() {
-            bail!("{}: `{need}` is not on PATH: {}", self.toml.name, self.toml.hint);
+            bail!(
+                "{}: `{need}` is not on PATH: {}",
+                self.toml.name,
+                self.toml.hint
+            );
         }
         std::fs::create_dir_all(&self.state)
             .with_context(|| format!("cannot create {}", self.state.display()))?;
@@ -145,16 +158,27 @@ impl Host {
                 .args(args)
                 .current_dir(&self.dir)
                 .output()
-                .with_context(|| format!("{}: cannot run `{program}`: {}", self.toml.name, self.toml.hint))?;
+                .with_context(|| {
+                    format!(
+                        "{}: cannot run `{program}`: {}",
+                        self.toml.name, self.toml.hint
+                    )
+                })?;
             if !out.status.success() {
                 bail!(
                     "{}",
-                    crate::lang::command_failure(&format!("{}: `{}`", self.toml.name, words.join(" ")), &out)
+                    crate::lang::command_failure(
+                        &format!("{}: `{}`", self.toml.name, words.join(" ")),
+                        &out
+                    )
                 );
             }
         }
         let version = self.describe().with_context(|| {
-            format!("{}: the driver was set up but does not answer `describe`", self.toml.name)
+            format!(
+                "{}: the driver was set up but does not answer `describe`",
+                self.toml.name
+            )
         })?;
         let ready = Ready {
             inputs: self.inputs_hash(),

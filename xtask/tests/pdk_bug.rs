@@ -36,9 +36,13 @@ fn the_suite_catches_as_pdks_output_string_bug() {
     let root = Root::new();
     // The real hello fixture and its shared snapshots.
     std::fs::create_dir_all(root.path().join("fixtures/hello")).unwrap();
-    copy_tree(&repo().join("fixtures/hello"), &root.path().join("fixtures/hello"));
+    copy_tree(
+        &repo().join("fixtures/hello"),
+        &root.path().join("fixtures/hello"),
+    );
     for file in ["package.json", "package-lock.json"] {
-        let text = std::fs::read_to_string(repo().join("plugins-assemblyscript").join(file)).unwrap();
+        let text =
+            std::fs::read_to_string(repo().join("plugins-assemblyscript").join(file)).unwrap();
         root.write(&format!("plugins-assemblyscript/{file}"), &text);
     }
     root.write("plugins-assemblyscript/hello/index.ts", OBVIOUS_HELLO);
@@ -47,11 +51,23 @@ fn the_suite_catches_as_pdks_output_string_bug() {
 
     // The real Rust and Go hello plugins, built (or found cached) in the repository.
     let real = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["build-all", "--spec", "hello", "--lang", "rust", "--lang", "go"])
+        .args([
+            "build-all",
+            "--spec",
+            "hello",
+            "--lang",
+            "rust",
+            "--lang",
+            "go",
+        ])
         .current_dir(repo())
         .output()
         .unwrap();
-    assert!(real.status.success(), "{}", String::from_utf8_lossy(&real.stderr));
+    assert!(
+        real.status.success(),
+        "{}",
+        String::from_utf8_lossy(&real.stderr)
+    );
     let real_manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo().join("target/plugins/manifest.json")).unwrap(),
     )
@@ -97,7 +113,13 @@ fn the_suite_catches_as_pdks_output_string_bug() {
     // 1. The unicode case fails against the shared snapshot; ASCII still passes.
     let unicode = cell("unicode", "assemblyscript");
     assert_eq!(unicode["status"], "fail", "{unicode:#}");
-    assert!(unicode["detail"].as_str().unwrap().contains("no longer matches"), "{unicode:#}");
+    assert!(
+        unicode["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no longer matches"),
+        "{unicode:#}"
+    );
     assert_eq!(cell("plain", "assemblyscript")["status"], "pass");
     assert_eq!(cell("unicode", "rust")["status"], "pass");
     assert_eq!(cell("unicode", "go")["status"], "pass");
@@ -110,7 +132,11 @@ fn the_suite_catches_as_pdks_output_string_bug() {
         .find(|e| e["case"] == "unicode")
         .expect("an equivalence row for unicode");
     assert_eq!(eq["agree"], false, "{eq:#}");
-    assert_eq!(eq["odd_one_out"], serde_json::json!(["assemblyscript"]), "{eq:#}");
+    assert_eq!(
+        eq["odd_one_out"],
+        serde_json::json!(["assemblyscript"]),
+        "{eq:#}"
+    );
 
     // 3. The sanitizer saw the UTF-8 bytes written past the UTF-16-sized block.
     let warnings: Vec<&str> = unicode["warnings"]
@@ -120,8 +146,13 @@ fn the_suite_catches_as_pdks_output_string_bug() {
         .filter_map(|w| w.as_str())
         .collect();
     assert!(
-        warnings.iter().any(|w| w.starts_with("`greet`: store_") && w.contains("past block")),
+        warnings
+            .iter()
+            .any(|w| w.starts_with("`greet`: store_") && w.contains("past block")),
         "{warnings:#?}"
     );
-    assert!(cell("unicode", "rust")["warnings"].as_array().unwrap().is_empty());
+    assert!(cell("unicode", "rust")["warnings"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }

@@ -300,6 +300,9 @@ fn warn_memory(plugin: &mut Plugin) {
         eprintln!("warning: {d}");
     }
     if found.dropped > 0 {
-        eprintln!("warning: ... and {} more kernel-memory accesses outside their block", found.dropped);
+        eprintln!(
+            "warning: ... and {} more kernel-memory accesses outside their block",
+            found.dropped
+        );
     }
 }

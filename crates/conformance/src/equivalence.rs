@@ -32,7 +32,10 @@ pub fn check_equivalence(
     let mut by_case: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
     let mut order = Vec::new();
     // A declared divergence is already judged against its declaration.
-    for c in cells.iter().filter(|c| matches!(c.status, CellStatus::Pass | CellStatus::Fail)) {
+    for c in cells
+        .iter()
+        .filter(|c| matches!(c.status, CellStatus::Pass | CellStatus::Fail))
+    {
         if let Some(r) = &c.rendered {
             let key = (c.spec.clone(), c.case.clone());
             if !by_case.contains_key(&key) {
@@ -107,7 +110,8 @@ pub fn check_equivalence(
 
 /// `lang@host` -> (lang, host); polyplug's cells carry no `@`.
 fn split(who: &str) -> (&str, &str) {
-    who.split_once('@').unwrap_or((who, crate::hosts::IN_PROCESS))
+    who.split_once('@')
+        .unwrap_or((who, crate::hosts::IN_PROCESS))
 }
 
 /// The one host (or language) all the odd ones share, if every cell of it is odd
@@ -120,11 +124,18 @@ fn culprit(all: &[String], odd: &[String]) -> Option<String> {
     let shared = |part: usize| {
         let pick = |who: &str| {
             let (l, h) = split(who);
-            if part == 0 { l.to_owned() } else { h.to_owned() }
+            if part == 0 {
+                l.to_owned()
+            } else {
+                h.to_owned()
+            }
         };
         let first = pick(&odd[0]);
         let same = odd.iter().all(|o| pick(o) == first);
-        let whole = all.iter().filter(|a| pick(a) == first).all(|a| odd.contains(a));
+        let whole = all
+            .iter()
+            .filter(|a| pick(a) == first)
+            .all(|a| odd.contains(a));
         (same && whole).then_some(first)
     };
     let multi_host = all.iter().any(|a| a.contains('@'));
@@ -208,7 +219,10 @@ mod tests {
             on("lang-a", "host-y", "a"),
         ];
         let eq = check_equivalence(&cells, |_, _| Some("a".into()));
-        assert_eq!(eq[0].odd, vec!["lang-a@host-x".to_string(), "lang-b@host-x".to_string()]);
+        assert_eq!(
+            eq[0].odd,
+            vec!["lang-a@host-x".to_string(), "lang-b@host-x".to_string()]
+        );
         assert_eq!(eq[0].culprit.as_deref(), Some("host host-x"));
     }
 

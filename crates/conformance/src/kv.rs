@@ -53,7 +53,9 @@ impl KvStore {
                 self.lock().insert(key, value);
                 Ok(Vec::new())
             }
-            other => Err(format!("no host function `{other}`: the kv store has kv_read and kv_write")),
+            other => Err(format!(
+                "no host function `{other}`: the kv store has kv_read and kv_write"
+            )),
         }
     }
 

@@ -384,8 +384,14 @@ fn validate_case(
                 "diverges.{host}: give a reason and what the host does instead (`observed`)"
             ));
         }
-        check_na(&d.langs.iter().map(|l| (l.clone(), "x".to_owned())).collect(), languages)
-            .map_err(|m| format!("diverges.{host}.langs: {m}"))?;
+        check_na(
+            &d.langs
+                .iter()
+                .map(|l| (l.clone(), "x".to_owned()))
+                .collect(),
+            languages,
+        )
+        .map_err(|m| format!("diverges.{host}.langs: {m}"))?;
         diverges.insert(
             host,
             crate::fixture::Divergence {

@@ -63,7 +63,13 @@ impl Runner {
     }
 
     /// Runs `case` on `lang`'s artifact on `host`.
-    pub fn run_case(&self, spec: &Spec, case: &Case, lang: &str, host: &dyn Host) -> Result<CaseRun, Skip> {
+    pub fn run_case(
+        &self,
+        spec: &Spec,
+        case: &Case,
+        lang: &str,
+        host: &dyn Host,
+    ) -> Result<CaseRun, Skip> {
         let artifact = self
             .artifacts
             .find(&spec.name, lang)
@@ -131,9 +137,19 @@ impl Runner {
                 })
                 .collect(),
         };
-        let raw_run = host.run(&plan).map_err(|e| {
-            Skip::Cannot(format!("{} on {}: {e}", path.display(), host.name()))
-        })?;
+        let raw_run = host
+            .run(&plan)
+            .map_err(|e| Skip::Cannot(format!("{} on {}: {e}", path.display(), host.name())))?;
+        // A driver that answers `unsupported` for something the case needs (a
+        // limit, a feature) makes the whole cell unsupported, in its words.
+        if let Some(why) = raw_run.calls.iter().find_map(|c| match &c.result {
+            CallResult::Error { category, message } if category == "unsupported" => {
+                Some(message.clone())
+            }
+            _ => None,
+        }) {
+            return Err(Skip::Unsupported(format!("{}: {why}", host.name())));
+        }
         let mut run = CaseRun::default();
         for (call, raw) in case.all_calls().zip(raw_run.calls) {
             let result = match raw.result {
@@ -147,11 +163,19 @@ impl Runner {
             run.calls.push(CallOutcome {
                 export: call.export.clone(),
                 result,
-                logs: raw.logs.into_iter().map(|(l, m)| (l, masker.mask(&m))).collect(),
+                logs: raw
+                    .logs
+                    .into_iter()
+                    .map(|(l, m)| (l, masker.mask(&m)))
+                    .collect(),
             });
         }
         run.kv = kv.map(|kv| kv.snapshot());
-        run.memory_warnings = raw_run.memory_warnings.iter().map(|w| masker.mask(w)).collect();
+        run.memory_warnings = raw_run
+            .memory_warnings
+            .iter()
+            .map(|w| masker.mask(w))
+            .collect();
         Ok(run)
     }
 }

@@ -11,11 +11,10 @@ use std::time::Instant;
 use crate::artifacts::Artifacts;
 use crate::equivalence::{check_equivalence, Equivalence};
 use crate::fixture::{Case, Expect, Spec};
+use crate::hosts::{self, Host};
 use crate::loader::{load_fixtures, LoadError};
 use crate::outcome::{CellResult, CellStatus};
 use crate::render::{check_expectations, render_snapshot};
-use crate::hosts::{self, Host};
-use crate::outcome::CallResult;
 use crate::runner::{Runner, Skip};
 use crate::snapfile::{snapshot_file, SnapFile};
 
@@ -92,13 +91,15 @@ impl Results {
     /// Nothing failed: no fail or error cell, no fixture error, no disagreement.
     pub fn ok(&self) -> bool {
         self.load_errors.is_empty()
-            && self
-                .cells
-                .iter()
-                .all(|c| matches!(
+            && self.cells.iter().all(|c| {
+                matches!(
                     c.status,
-                    CellStatus::Pass | CellStatus::Na | CellStatus::Unsupported | CellStatus::Diverges
-                ))
+                    CellStatus::Pass
+                        | CellStatus::Na
+                        | CellStatus::Unsupported
+                        | CellStatus::Diverges
+                )
+            })
             && self.equivalence.iter().all(|e| e.agree)
     }
 }
@@ -141,7 +142,10 @@ impl Suite {
 
     /// The hosts a run covers: `--host`'s (every one must exist and be ready), else
     /// every ready one. Returns them with the hosts that are not ready (and why).
-    pub fn hosts(&self, filter: &Filter) -> anyhow::Result<(Vec<Box<dyn Host>>, Vec<(String, String)>)> {
+    pub fn hosts(
+        &self,
+        filter: &Filter,
+    ) -> anyhow::Result<(Vec<Box<dyn Host>>, Vec<(String, String)>)> {
         let found = hosts::discover(&self.root);
         let names: Vec<String> = found.iter().map(|f| f.name.clone()).collect();
         for wanted in &filter.hosts {
@@ -176,9 +180,9 @@ impl Suite {
             .into_iter()
             .flat_map(|(s, c)| {
                 let hosts = &hosts;
-                langs.iter().flat_map(move |l| {
-                    hosts.iter().map(move |h| (s, c, l.as_str(), h.as_ref()))
-                })
+                langs
+                    .iter()
+                    .flat_map(move |l| hosts.iter().map(move |h| (s, c, l.as_str(), h.as_ref())))
             })
             .collect();
         let slots: Vec<Mutex<Option<CellResult>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
@@ -233,7 +237,10 @@ impl Suite {
                 .collect(),
             equivalence,
             langs,
-            hosts: hosts.iter().map(|h| (h.name().to_owned(), h.version())).collect(),
+            hosts: hosts
+                .iter()
+                .map(|h| (h.name().to_owned(), h.version()))
+                .collect(),
             not_ready,
             wall_ms: started.elapsed().as_millis() as u64,
         })
@@ -253,7 +260,13 @@ fn estimated_cost(case: &Case) -> u64 {
 }
 
 /// Runs and judges one cell against the fixture and the stored snapshot.
-pub fn evaluate(runner: &Runner, spec: &Spec, case: &Case, lang: &str, host: &dyn Host) -> CellResult {
+pub fn evaluate(
+    runner: &Runner,
+    spec: &Spec,
+    case: &Case,
+    lang: &str,
+    host: &dyn Host,
+) -> CellResult {
     let started = Instant::now();
     let mut cell = CellResult {
         spec: spec.name.clone(),
@@ -287,16 +300,7 @@ pub fn evaluate(runner: &Runner, spec: &Spec, case: &Case, lang: &str, host: &dy
             return cell;
         }
     };
-    // A driver that answers `unsupported` for something the case needs (a limit, a
-    // feature) makes the cell unsupported, with its words.
-    if let Some(why) = run.calls.iter().find_map(|c| match &c.result {
-        CallResult::Error { category, message } if category == "unsupported" => Some(message.clone()),
-        _ => None,
-    }) {
-        cell.status = CellStatus::Unsupported;
-        cell.reason = Some(format!("{}: {why}", host.name()));
-        return cell;
-    }
+
     cell.warnings = run.memory_warnings.clone();
     let rendered = render_snapshot(case, &run);
     let mut problems = check_expectations(case, &run);

@@ -295,7 +295,7 @@ fn junit_and_markdown_name_the_failure() {
     let repo = Repo::new(&[("rust", "Goodbye!")]);
     let (_, junit, _) = repo.run(&["--case", "plain", "--format", "junit"]);
     assert!(
-        junit.contains("name=\"hello::plain::rust\"") && junit.contains("<failure"),
+        junit.contains("name=\"hello::plain::rust::polyplug\"") && junit.contains("<failure"),
         "{junit}"
     );
     let (_, md, _) = repo.run(&["--case", "plain", "--format", "markdown"]);
@@ -416,7 +416,11 @@ fn host_cells(doc: &serde_json::Value, host: &str) -> Vec<(String, String, Strin
             (
                 r["case"].as_str().unwrap().into(),
                 r["status"].as_str().unwrap().into(),
-                format!("{} {}", r["detail"].as_str().unwrap_or(""), r["reason"].as_str().unwrap_or("")),
+                format!(
+                    "{} {}",
+                    r["detail"].as_str().unwrap_or(""),
+                    r["reason"].as_str().unwrap_or("")
+                ),
             )
         })
         .collect()
@@ -428,7 +432,10 @@ fn an_unknown_host_lists_the_hosts_that_exist() {
     fake_host(&repo, "fake-ok", "ok", ALL_IMPORTS);
     let (code, _, err) = repo.run(&["--host", "nope"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("unknown host `nope`: choose from polyplug, fake-ok"), "{err}");
+    assert!(
+        err.contains("unknown host `nope`: choose from polyplug, fake-ok"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -438,46 +445,74 @@ fn every_host_runs_the_same_snapshots_and_an_odd_host_is_named() {
     fake_host(&repo, "fake-odd", "odd", ALL_IMPORTS);
     let (code, doc) = repo.json(&["--case", "plain"]);
     assert_eq!(code, 1, "{doc:#}");
-    assert!(host_cells(&doc, "fake-ok").iter().all(|c| c.1 == "pass"), "{doc:#}");
-    assert!(host_cells(&doc, "fake-odd").iter().all(|c| c.1 == "fail"), "{doc:#}");
+    assert!(
+        host_cells(&doc, "fake-ok").iter().all(|c| c.1 == "pass"),
+        "{doc:#}"
+    );
+    assert!(
+        host_cells(&doc, "fake-odd").iter().all(|c| c.1 == "fail"),
+        "{doc:#}"
+    );
     let eq = &doc["equivalence"][0];
     assert_eq!(eq["culprit"], "host fake-odd", "{eq:#}");
-    assert_eq!(eq["odd_one_out"], serde_json::json!(["lang-a@fake-odd", "lang-b@fake-odd"]));
+    assert_eq!(
+        eq["odd_one_out"],
+        serde_json::json!(["lang-a@fake-odd", "lang-b@fake-odd"])
+    );
     let (_, junit, _) = repo.run(&["--case", "plain", "--format", "junit"]);
-    assert!(junit.contains("name=\"hello::plain::lang-a::fake-odd\""), "{junit}");
+    assert!(
+        junit.contains("name=\"hello::plain::lang-a::fake-odd\""),
+        "{junit}"
+    );
 }
 
 #[test]
 fn a_host_lacking_an_import_makes_the_cell_unsupported_not_failed() {
     let repo = Repo::new(&[("lang-a", "Hello, Alice!")]);
-    repo.manifest(serde_json::json!({"artifacts": [{"spec": "hello", "lang": "lang-a",
+    repo.manifest(
+        serde_json::json!({"artifacts": [{"spec": "hello", "lang": "lang-a",
         "path": "target/plugins/lang-a/hello.wasm", "exports": ["greet"],
         "imports": [{"module": "extism:host/env", "name": "alloc"},
-                    {"module": "extism:host/env", "name": "http_headers"}]}]}));
+                    {"module": "extism:host/env", "name": "http_headers"}]}]}),
+    );
     fake_host(&repo, "fake-old", "ok", r#""alloc""#);
     let (code, doc) = repo.json(&["--case", "plain", "--host", "fake-old"]);
     assert_eq!(code, 0, "{doc:#}");
     let cells = host_cells(&doc, "fake-old");
     assert_eq!(cells[0].1, "unsupported", "{cells:?}");
-    assert!(cells[0].2.contains("fake-old lacks extism:host/env http_headers"), "{cells:?}");
+    assert!(
+        cells[0]
+            .2
+            .contains("fake-old lacks extism:host/env http_headers"),
+        "{cells:?}"
+    );
 }
 
 #[test]
 fn a_broken_driver_is_an_error_cell_with_its_stderr_and_the_rest_runs() {
     for (mode, needle) in [
-        ("garbage", "printed a line that is not protocol JSON: \"this is not the protocol\""),
+        (
+            "garbage",
+            "printed a line that is not protocol JSON: \"this is not the protocol\"",
+        ),
         ("crash", "the driver fell over"),
         ("hang", "did not answer `call` within"),
     ] {
         let repo = Repo::new(&[("lang-a", "Hello, Alice!")]);
         repo.write(
             "fixtures/hello/spec.toml",
-            &HELLO_SPEC.replace("export = \"greet\"\n", "export = \"greet\"\ntimeout_ms = 100\n"),
+            &HELLO_SPEC.replace(
+                "export = \"greet\"\n",
+                "export = \"greet\"\ntimeout_ms = 100\n",
+            ),
         );
         fake_host(&repo, "fake-bad", mode, ALL_IMPORTS);
         let started = std::time::Instant::now();
         let (code, doc) = repo.json(&[]);
-        assert!(started.elapsed().as_secs() < 60, "{mode}: the suite must not hang");
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "{mode}: the suite must not hang"
+        );
         assert_eq!(code, 1, "{mode}: {doc:#}");
         let cells = host_cells(&doc, "fake-bad");
         assert!(cells.iter().all(|c| c.1 == "error"), "{mode}: {cells:?}");

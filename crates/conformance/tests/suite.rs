@@ -19,8 +19,8 @@ use std::time::SystemTime;
 use libtest_mimic::{Arguments, Failed, Trial};
 use polyplug_conformance::hosts::{self, Host, IN_PROCESS};
 use polyplug_conformance::{
-    check_equivalence, check_expectations, evaluate, load_fixtures, render_snapshot,
-    snapshot_name, Artifacts, Case, CaseRun, CellResult, CellStatus, Runner, Skip, Spec,
+    check_equivalence, check_expectations, evaluate, load_fixtures, render_snapshot, snapshot_name,
+    Artifacts, Case, CaseRun, CellResult, CellStatus, Runner, Skip, Spec,
 };
 
 fn main() -> ExitCode {
@@ -134,16 +134,21 @@ impl Ctx {
             .runs
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry((spec.name.clone(), case.name.clone(), lang.to_owned(), host.to_owned()))
+            .entry((
+                spec.name.clone(),
+                case.name.clone(),
+                lang.to_owned(),
+                host.to_owned(),
+            ))
             .or_default()
             .clone();
-        slot.get_or_init(|| {
-            match self.runner()?.run_case(spec, case, lang, self.host(host)) {
+        slot.get_or_init(
+            || match self.runner()?.run_case(spec, case, lang, self.host(host)) {
                 Ok(run) => Ok(run),
                 Err(Skip::Unsupported(why)) => Err(format!("unsupported: {why}")),
                 Err(Skip::Cannot(e)) => Err(e),
-            }
-        })
+            },
+        )
         .clone()
     }
 }
@@ -157,7 +162,11 @@ fn check_cell(ctx: &Ctx, spec: &Spec, case: usize, lang: &str, host: &str) -> Re
         return match cell.status {
             CellStatus::Pass | CellStatus::Na => Ok(()),
             CellStatus::Unsupported | CellStatus::Diverges => {
-                eprintln!("{}: {}", cell.status.as_str(), cell.reason.unwrap_or_default());
+                eprintln!(
+                    "{}: {}",
+                    cell.status.as_str(),
+                    cell.reason.unwrap_or_default()
+                );
                 Ok(())
             }
             CellStatus::Fail | CellStatus::Error => Err(cell.detail.into()),
@@ -237,7 +246,8 @@ fn check_languages_agree(
             } else {
                 e.odd.join(", ")
             },
-            e.culprit.map_or(String::new(), |c| format!("; that is {c}")),
+            e.culprit
+                .map_or(String::new(), |c| format!("; that is {c}")),
             e.detail
         )
         .into()),

@@ -27,8 +27,8 @@ use wasmtime::{
 use crate::current_plugin::CurrentPlugin;
 use crate::error::{Error, ErrorKind};
 use crate::kernel::{
-    ACCESSORS, BASE, SLOT_INPUT_OFFSET, SLOT_INPUT_STARTS_1, SLOT_INPUT_STARTS_8,
-    SLOT_STARTS_1, SLOT_STARTS_8,
+    ACCESSORS, BASE, SLOT_INPUT_OFFSET, SLOT_INPUT_STARTS_1, SLOT_INPUT_STARTS_8, SLOT_STARTS_1,
+    SLOT_STARTS_8,
 };
 
 /// A 32-bit memory's most pages: the arena's size is capped by the kernel's limit
@@ -122,11 +122,11 @@ impl Accessor {
         );
         let imports = [memory.clone().into(), slow.into()];
         let instance = Instance::new(&mut *store, &self.module, &imports).map_err(|e| {
-                Error::new(
-                    ErrorKind::InvalidModule,
-                    format!("the kernel accessor module does not instantiate: {e:#}"),
-                )
-            })?;
+            Error::new(
+                ErrorKind::InvalidModule,
+                format!("the kernel accessor module does not instantiate: {e:#}"),
+            )
+        })?;
         let data = memory.data();
         let (ptr, len) = (UnsafeCell::raw_get(data.as_ptr()), data.len());
         // SAFETY: the lease keeps the memory mapped as long as the kernel that holds
@@ -187,10 +187,14 @@ pub(crate) fn wat() -> String {
             slot = starts(n),
         )
     };
-    let slow = |name: &str, value: &str| format!("(call $slow (i64.const {}) {p} {value})", code(name));
+    let slow =
+        |name: &str, value: &str| format!("(call $slow (i64.const {}) {p} {value})", code(name));
     // The fast path covers input bytes inside the arena, so a valid index is a valid offset.
     let input_fn = |name: &str, n: u64, load: &str| {
-        let call = format!("(call $slow (i64.const {}) (local.get $i) (i64.const 0))", code(name));
+        let call = format!(
+            "(call $slow (i64.const {}) (local.get $i) (i64.const 0))",
+            code(name)
+        );
         let (ty, slow) = if n == 1 {
             ("i32", format!("(i32.wrap_i64 {call})"))
         } else {
@@ -229,7 +233,10 @@ pub(crate) fn wat() -> String {
         "store_u8",
         1,
         "(param $v i32)",
-        &format!("(drop {})", slow("store_u8", "(i64.extend_i32_u (local.get $v))")),
+        &format!(
+            "(drop {})",
+            slow("store_u8", "(i64.extend_i32_u (local.get $v))")
+        ),
         &format!("(i32.store8 (i32.wrap_i64 {p}) (local.get $v))"),
     );
     wat += &memory_fn(

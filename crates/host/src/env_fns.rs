@@ -106,10 +106,14 @@ fn define(l: &mut Linker<CurrentPlugin>) -> wasmtime::Result<()> {
                 c.data_mut().kernel.access(name, p as u64, 8, None) as i64
             })?,
             (false, 1, true) => l.func_wrap(ENV, name, move |mut c: C<'_>, p: i64, v: i32| {
-                c.data_mut().kernel.access(name, p as u64, 1, Some(v as u8 as u64));
+                c.data_mut()
+                    .kernel
+                    .access(name, p as u64, 1, Some(v as u8 as u64));
             })?,
             (false, _, true) => l.func_wrap(ENV, name, move |mut c: C<'_>, p: i64, v: i64| {
-                c.data_mut().kernel.access(name, p as u64, 8, Some(v as u64));
+                c.data_mut()
+                    .kernel
+                    .access(name, p as u64, 8, Some(v as u64));
             })?,
         };
     }

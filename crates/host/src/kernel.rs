@@ -162,9 +162,7 @@ impl Kernel {
             return &[];
         }
         // SAFETY: `attach` vouches for `mem_len` bytes and `start <= end <= mem_len`.
-        unsafe {
-            std::slice::from_raw_parts(self.mem.add(start as usize), (end - start) as usize)
-        }
+        unsafe { std::slice::from_raw_parts(self.mem.add(start as usize), (end - start) as usize) }
     }
 
     fn slice_mut(&mut self, start: u64, end: u64) -> &mut [u8] {
@@ -237,12 +235,18 @@ impl Kernel {
 
     /// Whether `n` bytes at `offset` lie inside kernel memory.
     fn inside(&self, offset: u64, n: u64) -> bool {
-        offset >= BASE && offset.checked_add(n).is_some_and(|end| end <= self.extent())
+        offset >= BASE
+            && offset
+                .checked_add(n)
+                .is_some_and(|end| end <= self.extent())
     }
 
     /// Whether `n` bytes at `offset` lie inside the allocator's pages.
     fn inside_pages(&self, offset: u64, n: u64) -> bool {
-        offset >= BASE && offset.checked_add(n).is_some_and(|end| end <= self.pages_end())
+        offset >= BASE
+            && offset
+                .checked_add(n)
+                .is_some_and(|end| end <= self.pages_end())
     }
 
     pub fn set_limit(&mut self, limit: u64) {
@@ -299,7 +303,11 @@ impl Kernel {
         };
         // Bytes past `written` were never this kernel's, so they are zeroed even
         // when the caller overwrites them: a pooled memory's old bytes never show.
-        let dirty_end = if zero { end } else { self.written.clamp(start, end) };
+        let dirty_end = if zero {
+            end
+        } else {
+            self.written.clamp(start, end)
+        };
         self.slice_mut(start, dirty_end).fill(0);
         self.set_len(end);
         self.active.insert(
@@ -405,7 +413,13 @@ impl Kernel {
 
     /// `load_u8`/`load_u64`/`store_*`: the official result, recorded in strict
     /// mode when the access is not inside one live block.
-    pub fn access(&mut self, function: &'static str, offset: u64, n: u64, store: Option<u64>) -> u64 {
+    pub fn access(
+        &mut self,
+        function: &'static str,
+        offset: u64,
+        n: u64,
+        store: Option<u64>,
+    ) -> u64 {
         if self.sanitizer.is_some() {
             self.check_block(function, offset, n);
         }
@@ -424,7 +438,12 @@ impl Kernel {
         let (offset, len) = self.input;
         if index.checked_add(n).is_none_or(|end| end > len) {
             if self.sanitizer.is_some() {
-                self.diagnose(function, offset.saturating_add(index), n, Problem::PastInput { len });
+                self.diagnose(
+                    function,
+                    offset.saturating_add(index),
+                    n,
+                    Problem::PastInput { len },
+                );
             }
             return 0;
         }
@@ -508,7 +527,10 @@ impl Kernel {
     /// inside one live block.
     fn check_block(&mut self, function: &'static str, offset: u64, n: u64) {
         if let Some((start, block)) = self.block_before(offset) {
-            if offset.checked_add(n).is_some_and(|end| end <= start + block.used) {
+            if offset
+                .checked_add(n)
+                .is_some_and(|end| end <= start + block.used)
+            {
                 return;
             }
         }
@@ -521,7 +543,9 @@ impl Kernel {
         }
         let nearest = crate::sanitizer::nearest_block(self, offset);
         if let Some(recorder) = &mut self.sanitizer {
-            recorder.record(MemoryDiagnostic::new(function, offset, len, nearest, problem));
+            recorder.record(MemoryDiagnostic::new(
+                function, offset, len, nearest, problem,
+            ));
         }
     }
 }
@@ -557,7 +581,11 @@ mod tests {
         assert_eq!(load_u64(&mut k, b + 8), 42);
         k.free(a);
         assert_eq!(k.length(a), 0);
-        assert_eq!(k.alloc(10).unwrap(), b + 300, "a freed block is not handed out again");
+        assert_eq!(
+            k.alloc(10).unwrap(),
+            b + 300,
+            "a freed block is not handed out again"
+        );
         k.reset();
         assert_eq!(k.alloc(10).unwrap(), BASE, "a new call starts over");
     }
@@ -573,7 +601,11 @@ mod tests {
             assert_eq!(k.access("load_u8", at, 1, None), 0, "load_u8({at})");
             k.access("store_u64", at, 8, Some(u64::MAX));
         }
-        assert_eq!(k.slot(SLOT_STARTS_1), 0, "a store below BASE never reaches the header");
+        assert_eq!(
+            k.slot(SLOT_STARTS_1),
+            0,
+            "a store below BASE never reaches the header"
+        );
         k.set_input(u64::MAX, u64::MAX);
         assert_eq!(k.input_load("input_load_u64", u64::MAX - 1, 8), 0);
         k.set_input(0, 0);
@@ -592,16 +624,28 @@ mod tests {
         assert_eq!(load_u64(&mut k, end), 0);
         k.access("store_u64", end + 100, 8, Some(7));
         assert_eq!(load_u64(&mut k, end + 100), 7);
-        assert_eq!(k.read(end, 8).as_ref(), &[0; 8], "the gap was zeroed, not 0xAA");
+        assert_eq!(
+            k.read(end, 8).as_ref(),
+            &[0; 8],
+            "the gap was zeroed, not 0xAA"
+        );
         let end_of_memory = FIRST_PAGES * PAGE;
         assert_eq!(k.extent(), end_of_memory);
         k.access("store_u64", end_of_memory - 4, 8, Some(u64::MAX));
-        assert_eq!(load_u64(&mut k, end_of_memory - 8), 0, "a store straddling the end is ignored");
+        assert_eq!(
+            load_u64(&mut k, end_of_memory - 8),
+            0,
+            "a store straddling the end is ignored"
+        );
         // output_set may run past its block inside the page, as the official kernel allows.
         k.output_set(a, 10);
         assert_eq!(k.output_bytes().as_ref(), b"abcdefgh\0\0");
         k.output_set(a, end_of_memory);
-        assert_eq!(k.output_bytes().len(), 10, "a range past kernel memory is ignored");
+        assert_eq!(
+            k.output_bytes().len(),
+            10,
+            "a range past kernel memory is ignored"
+        );
     }
 
     #[test]
@@ -612,10 +656,21 @@ mod tests {
         k.set_input(h, 10);
         assert_eq!(k.input_load("input_load_u8", 9, 1), u64::from(b'9'));
         assert_eq!(k.input_load("input_load_u8", 10, 1), 0);
-        assert_eq!(k.input_load("input_load_u64", 2, 8), u64::from_le_bytes(*b"23456789"));
-        assert_eq!(k.input_load("input_load_u64", 3, 8), 0, "a partial last chunk is 0");
         assert_eq!(
-            (k.slot(SLOT_INPUT_OFFSET), k.slot(SLOT_INPUT_STARTS_1), k.slot(SLOT_INPUT_STARTS_8)),
+            k.input_load("input_load_u64", 2, 8),
+            u64::from_le_bytes(*b"23456789")
+        );
+        assert_eq!(
+            k.input_load("input_load_u64", 3, 8),
+            0,
+            "a partial last chunk is 0"
+        );
+        assert_eq!(
+            (
+                k.slot(SLOT_INPUT_OFFSET),
+                k.slot(SLOT_INPUT_STARTS_1),
+                k.slot(SLOT_INPUT_STARTS_8)
+            ),
             (h, 10, 3)
         );
         k.free(h);
@@ -651,7 +706,11 @@ mod tests {
         let d = k.sanitizer.take().unwrap().kept;
         let lines: Vec<String> = d.iter().map(|d| d.to_string()).collect();
         assert_eq!(lines.len(), 2, "{lines:#?}");
-        assert!(lines[0].contains("store_u64") && lines[0].contains("block 64 (5 bytes)"), "{}", lines[0]);
+        assert!(
+            lines[0].contains("store_u64") && lines[0].contains("block 64 (5 bytes)"),
+            "{}",
+            lines[0]
+        );
         assert!(lines[1].starts_with("free: "), "{}", lines[1]);
     }
 }

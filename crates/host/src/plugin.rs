@@ -232,7 +232,9 @@ impl Plugin {
 
     /// Moves what the running instance's sanitizer recorded into `diagnostics`.
     fn collect_diagnostics(&mut self, export: &str) {
-        let Some(live) = self.live.as_mut() else { return };
+        let Some(live) = self.live.as_mut() else {
+            return;
+        };
         if let Some(recorded) = live.store.data_mut().kernel.sanitizer.as_mut() {
             let recorded = std::mem::take(recorded);
             self.diagnostics.absorb(recorded, export);

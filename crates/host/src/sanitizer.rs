@@ -134,7 +134,6 @@ impl MemoryDiagnostics {
             self.dropped += 1;
         }
     }
-
 }
 
 /// The block an offset belongs to: the one it starts in, else the closest one.

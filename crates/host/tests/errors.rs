@@ -111,15 +111,25 @@ fn guest_offsets_out_of_range_never_trap_and_strict_mode_says_where() {
     };
     let (mut quiet, mut checked) = (strict(false), strict(true));
     for (function, needle) in [
-        ("bad_load", "load_u64 at 18446744073709551613 (+8 bytes) is outside every live block"),
+        (
+            "bad_load",
+            "load_u64 at 18446744073709551613 (+8 bytes) is outside every live block",
+        ),
         ("bad_input", "input_load_u64 at input index"),
         ("bad_output", "output_set"),
         ("bad_error", "error_set: 99999 is not a live block's handle"),
     ] {
         // The official kernel reads 0 and ignores the rest; so does polyplug.
         assert_eq!(quiet.call(function, b"tiny").unwrap(), b"", "{function}");
-        assert!(quiet.take_memory_diagnostics().is_empty(), "{function}: only strict mode records");
-        assert_eq!(checked.call(function, b"tiny").unwrap(), b"", "{function}: strict keeps the result");
+        assert!(
+            quiet.take_memory_diagnostics().is_empty(),
+            "{function}: only strict mode records"
+        );
+        assert_eq!(
+            checked.call(function, b"tiny").unwrap(),
+            b"",
+            "{function}: strict keeps the result"
+        );
         let d = checked.take_memory_diagnostics();
         assert_eq!(d.total(), 1, "{function}: {d:?}");
         let line = d.kept[0].to_string();

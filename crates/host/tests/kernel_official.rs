@@ -49,10 +49,22 @@ const DIFFERENT: &[(&str, &str)] = &[
          first block starts right after the 64-byte header, the official one after its \
          12-byte block header as well (allocator layout)",
     ),
-    ("load_u8_at_memory_size", "official off-by-one bounds check traps"),
-    ("load_u64_ending_at_memory_size", "official off-by-one bounds check traps"),
-    ("store_u8_at_memory_size", "official off-by-one bounds check traps"),
-    ("store_u64_ending_at_memory_size", "official off-by-one bounds check traps"),
+    (
+        "load_u8_at_memory_size",
+        "official off-by-one bounds check traps",
+    ),
+    (
+        "load_u64_ending_at_memory_size",
+        "official off-by-one bounds check traps",
+    ),
+    (
+        "store_u8_at_memory_size",
+        "official off-by-one bounds check traps",
+    ),
+    (
+        "store_u64_ending_at_memory_size",
+        "official off-by-one bounds check traps",
+    ),
 ];
 
 fn hex(s: &str) -> Vec<u8> {
@@ -63,7 +75,8 @@ fn hex(s: &str) -> Vec<u8> {
 }
 
 fn run(probe: &Probe, strict: bool) -> Result<Vec<u8>, polyplug_host::Error> {
-    let mut manifest = Manifest::new(Wasm::data(probe.wat.as_bytes().to_vec())).with_timeout_ms(5_000);
+    let mut manifest =
+        Manifest::new(Wasm::data(probe.wat.as_bytes().to_vec())).with_timeout_ms(5_000);
     for (k, v) in &probe.config {
         manifest = manifest.with_config(k, v);
     }
@@ -91,14 +104,13 @@ fn check(probe: &Probe) -> Result<(), String> {
         _ => false,
     };
     if !same {
-        return Err(format!("strict mode changed the result: {result:?} vs {strict:?}"));
+        return Err(format!(
+            "strict mode changed the result: {result:?} vs {strict:?}"
+        ));
     }
     let status = if result.is_ok() { "ok" } else { "error" };
     if status != probe.status {
-        return Err(format!(
-            "official: {}, polyplug: {result:?}",
-            probe.status
-        ));
+        return Err(format!("official: {}, polyplug: {result:?}", probe.status));
     }
     match result {
         Ok(output) => {
@@ -112,14 +124,25 @@ fn check(probe: &Probe) -> Result<(), String> {
             };
             if output != want {
                 let show = |b: &[u8]| format!("{} bytes {:02x?}", b.len(), &b[..b.len().min(48)]);
-                return Err(format!("official output {}, polyplug {}", show(&want), show(&output)));
+                return Err(format!(
+                    "official output {}, polyplug {}",
+                    show(&want),
+                    show(&output)
+                ));
             }
         }
         Err(e) => {
             let kind = probe.error_kind.as_deref().unwrap_or("trap");
-            let ours = if e.kind() == ErrorKind::PluginError { "plugin-error" } else { "trap" };
+            let ours = if e.kind() == ErrorKind::PluginError {
+                "plugin-error"
+            } else {
+                "trap"
+            };
             if kind != ours {
-                return Err(format!("official error kind {kind}, polyplug {:?}: {e}", e.kind()));
+                return Err(format!(
+                    "official error kind {kind}, polyplug {:?}: {e}",
+                    e.kind()
+                ));
             }
             if kind == "plugin-error" && !probe.layout_dependent {
                 let want = match (&probe.error, &probe.error_hex) {
@@ -129,7 +152,10 @@ fn check(probe: &Probe) -> Result<(), String> {
                 };
                 // The official runtime's message for a non-zero return carries its own wording.
                 if !want.is_empty() && e.message() != want {
-                    return Err(format!("official message {want:?}, polyplug {:?}", e.message()));
+                    return Err(format!(
+                        "official message {want:?}, polyplug {:?}",
+                        e.message()
+                    ));
                 }
             }
         }
@@ -154,5 +180,10 @@ fn polyplug_matches_the_official_kernel() {
             )),
         }
     }
-    assert!(failures.is_empty(), "{} probe(s) differ from the official runtime:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} probe(s) differ from the official runtime:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -256,6 +256,7 @@ fn build_one(ctx: &BuildContext, asc: &Path, plugin: &Plugin) -> Result<PathBuf,
     let shown = format!("`{} {}` in {DIR}", ctx.project.display_path(asc), args.join(" "));
     let result = scrub_env(sh.cmd(asc).args(&args))
         .env("NO_COLOR", "1")
+        .env("FORCE_COLOR", "0")
         .quiet()
         .ignore_status()
         .output()
@@ -281,6 +282,8 @@ fn build_one(ctx: &BuildContext, asc: &Path, plugin: &Plugin) -> Result<PathBuf,
 /// relative to the project root. asc writes each as a block:
 /// `ERROR TS2322: message`, the source excerpt, then `└─ in file(line,col)`.
 fn diagnostics(output: &str, dir: &str) -> Vec<String> {
+    // asc colours its output in some environments (CI=true) whatever NO_COLOR says.
+    let output = strip_ansi(output);
     let mut found = Vec::new();
     let mut message: Option<&str> = None;
     for line in output.lines() {
@@ -303,13 +306,31 @@ fn diagnostics(output: &str, dir: &str) -> Vec<String> {
     found
 }
 
+/// `text` without ANSI colour sequences (`ESC [ ... m`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' && chars.peek() == Some(&'[') {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn asc_errors_name_file_line_and_message() {
-        let output = "ERROR TS2322: Type '~lib/string/String' is not assignable to type 'i32'.\n   :\n 2 │ return \"x\";\n   │        ~~~\n   └─ in bad/index.ts(2,10)\n\nFAILURE 1 compile error(s)\n";
+        let output = "\x1b[91mERROR\x1b[0m TS2322: Type '~lib/string/String' is not assignable to type 'i32'.\n   :\n 2 │ return \"x\";\n   │        ~~~\n   └─ in bad/index.ts(2,10)\n\n\x1b[91mFAILURE \x1b[0m1 compile error(s)\n";
         assert_eq!(
             diagnostics(output, DIR),
             [format!("{DIR}/bad/index.ts:2:10: ERROR TS2322: Type '~lib/string/String' is not assignable to type 'i32'.")]

@@ -1,5 +1,5 @@
 //! `bench-hosts` (run it with `cargo xtask bench-hosts`): speed per host on the
-//! same artifact, in one run. For each host: a warm call, a fresh instance plus a
+//! same artifact (the first language's `bytes` plugin, export `echo`), in one run. For each host: a warm call, a fresh instance plus a
 //! call, and a 1 MiB echo, measured inside the host (polyplug in process; each
 //! official SDK inside its driver, through the protocol's `bench` request) and
 //! through the driver's pipe (the runner timing `call` requests); then the whole
@@ -42,11 +42,20 @@ fn main() -> anyhow::Result<()> {
             other => bail!("unknown argument `{other}`: use --root DIR [--no-suite]"),
         }
     }
-    let wasm = root.join("target/plugins/rust/bytes.wasm");
-    if !wasm.is_file() {
-        bail!("{} is missing: run `cargo xtask build-all` first", wasm.display());
-    }
-    let wasm = wasm.canonicalize()?;
+    let artifacts = polyplug_conformance::Artifacts::load(&root)?;
+    let first = artifacts
+        .languages()
+        .into_iter()
+        .find_map(|l| artifacts.find("bytes", &l).cloned())
+        .context(
+            "no `bytes` artifact in target/plugins/manifest.json: run `cargo xtask build-all`",
+        )?;
+    let wasm = artifacts.absolute(&first).canonicalize()?;
+    eprintln!(
+        "bench-hosts: {} ({}), export echo",
+        wasm.display(),
+        first.lang
+    );
     let mib: Vec<u8> = (0..1 << 20).map(|i| (i * 7 % 251) as u8).collect();
 
     let mut rows = vec![polyplug(&wasm, &mib)?];
@@ -79,7 +88,12 @@ fn main() -> anyhow::Result<()> {
             let started = Instant::now();
             let results = s.run(&filter)?;
             row.suite_ms = Some(started.elapsed().as_millis());
-            eprintln!("bench-hosts: suite on {}: {} cells in {} ms", row.host, results.cells.len(), started.elapsed().as_millis());
+            eprintln!(
+                "bench-hosts: suite on {}: {} cells in {} ms",
+                row.host,
+                results.cells.len(),
+                started.elapsed().as_millis()
+            );
         }
     }
     print!("{}", table(&rows));
@@ -91,9 +105,7 @@ fn polyplug(wasm: &Path, mib: &[u8]) -> anyhow::Result<Row> {
     let build = || Plugin::builder(&engine, Manifest::new(Wasm::file(wasm))).build();
     let mut p = build()?;
     p.call("echo", SMALL)?;
-    let warm_ns = mean(WARM, || {
-        p.call("echo", SMALL).map(drop)
-    })?;
+    let warm_ns = mean(WARM, || p.call("echo", SMALL).map(drop))?;
     let fresh_ns = mean(FRESH, || build()?.call("echo", SMALL).map(drop))?;
     p.call("echo", mib)?;
     let mib_ns = mean(MIB_CALLS, || p.call("echo", mib).map(drop))?;
@@ -109,7 +121,10 @@ fn polyplug(wasm: &Path, mib: &[u8]) -> anyhow::Result<Row> {
     })
 }
 
-fn mean<E: Into<anyhow::Error>>(n: usize, mut f: impl FnMut() -> Result<(), E>) -> anyhow::Result<f64> {
+fn mean<E: Into<anyhow::Error>>(
+    n: usize,
+    mut f: impl FnMut() -> Result<(), E>,
+) -> anyhow::Result<f64> {
     let started = Instant::now();
     for _ in 0..n {
         f().map_err(Into::into)?;
@@ -128,14 +143,20 @@ fn external(host: &External, name: &str, wasm: &Path, mib: &[u8]) -> anyhow::Res
         Ok(r)
     };
     let wasm_s = wasm.display().to_string();
-    let small = ask(json!({"op": "bench", "wasm": wasm_s, "wasi": false, "export": "echo",
-        "input_b64": b64(SMALL), "warm": WARM, "fresh": FRESH}))?;
-    let big = ask(json!({"op": "bench", "wasm": wasm_s, "wasi": false, "export": "echo",
-        "input_b64": b64(mib), "warm": MIB_CALLS, "fresh": 0}))?;
+    let small = ask(
+        json!({"op": "bench", "wasm": wasm_s, "wasi": false, "export": "echo",
+        "input_b64": b64(SMALL), "warm": WARM, "fresh": FRESH}),
+    )?;
+    let big = ask(
+        json!({"op": "bench", "wasm": wasm_s, "wasi": false, "export": "echo",
+        "input_b64": b64(mib), "warm": MIB_CALLS, "fresh": 0}),
+    )?;
     // Through the pipe: load once, then time `call` requests from here.
-    ask(json!({"op": "load", "wasm": wasm_s, "wasi": false, "config": {}, "allowed_hosts": [],
+    ask(
+        json!({"op": "load", "wasm": wasm_s, "wasi": false, "config": {}, "allowed_hosts": [],
         "allowed_paths": {}, "timeout_ms": 600_000, "max_pages": null, "log_level": "error",
-        "host_functions": []}))?;
+        "host_functions": []}),
+    )?;
     let call = |input: &[u8]| json!({"op": "call", "export": "echo", "input_b64": b64(input)});
     ask(call(SMALL))?;
     let small_req = call(SMALL);
@@ -168,13 +189,21 @@ fn time(ns: f64) -> String {
 
 fn table(rows: &[Row]) -> String {
     let base = &rows[0];
-    let ratio = |x: f64, b: f64| if b > 0.0 { format!("{:.1}x", x / b) } else { "-".into() };
+    let ratio = |x: f64, b: f64| {
+        if b > 0.0 {
+            format!("{:.1}x", x / b)
+        } else {
+            "-".into()
+        }
+    };
     let mut out = String::from(
         "| host | warm call | fresh instance + call | 1 MiB echo | warm call via driver pipe | 1 MiB echo via pipe | whole suite |\n|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let gbs = |ns: f64| format!("{:.2} GB/s", (1u64 << 20) as f64 / ns);
-        let opt = |v: Option<f64>, b: f64| v.map_or("-".into(), |v| format!("{} ({})", time(v), ratio(v, b)));
+        let opt = |v: Option<f64>, b: f64| {
+            v.map_or("-".into(), |v| format!("{} ({})", time(v), ratio(v, b)))
+        };
         out.push_str(&format!(
             "| {} ({}) | {} ({}) | {} ({}) | {} = {} ({}) | {} | {} | {} |\n",
             r.host,

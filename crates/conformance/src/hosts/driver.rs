@@ -38,7 +38,12 @@ pub struct Driver {
 
 impl Driver {
     /// Starts `program args...` in `dir`.
-    pub fn start(name: &str, dir: &Path, program: &Path, args: &[String]) -> Result<Driver, String> {
+    pub fn start(
+        name: &str,
+        dir: &Path,
+        program: &Path,
+        args: &[String],
+    ) -> Result<Driver, String> {
         let mut child = Command::new(program)
             .args(args)
             .current_dir(dir)
@@ -94,7 +99,9 @@ impl Driver {
     pub fn stderr(&self) -> String {
         let s = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
         let start = s.len().saturating_sub(STDERR_TAIL);
-        let start = (start..=s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+        let start = (start..=s.len())
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(0);
         s[start..].trim_end().to_owned()
     }
 
@@ -130,7 +137,9 @@ impl Driver {
                 Ok(v @ Value::Object(_)) => v,
                 _ => {
                     let shown: String = line.chars().take(200).collect();
-                    return Err(self.broken(&format!("it printed a line that is not protocol JSON: {shown:?}")));
+                    return Err(self.broken(&format!(
+                        "it printed a line that is not protocol JSON: {shown:?}"
+                    )));
                 }
             };
             if msg["op"] != "host_call" {
@@ -142,7 +151,9 @@ impl Driver {
                 .map(|a| a.iter().map(unb64).collect())
                 .unwrap_or_else(|| Ok(Vec::new()));
             let reply = match args.and_then(|args| serve(&name, args)) {
-                Ok(results) => json!({"results_b64": results.iter().map(|r| b64(r)).collect::<Vec<_>>()}),
+                Ok(results) => {
+                    json!({"results_b64": results.iter().map(|r| b64(r)).collect::<Vec<_>>()})
+                }
                 Err(e) => json!({"error": e}),
             };
             self.send(&reply)?;

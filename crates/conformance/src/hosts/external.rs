@@ -54,7 +54,10 @@ impl HostToml {
             ));
         }
         if host.run.is_empty() {
-            return Err(format!("{}: `run` is empty: name the driver to start", file.display()));
+            return Err(format!(
+                "{}: `run` is empty: name the driver to start",
+                file.display()
+            ));
         }
         Ok(host)
     }
@@ -88,13 +91,21 @@ impl External {
     }
 
     fn start(&self) -> Result<Driver, String> {
-        let words: Vec<String> = self.toml.run.iter().map(|w| expand(w, &self.state)).collect();
+        let words: Vec<String> = self
+            .toml
+            .run
+            .iter()
+            .map(|w| expand(w, &self.state))
+            .collect();
         let prog = program(&words[0], &self.dir);
         Driver::start(&self.toml.name, &self.dir, &prog, &words[1..])
     }
 
     /// Runs `f` on an idle driver (or a new one); a driver that failed is dropped.
-    fn with_driver<T>(&self, f: impl FnOnce(&mut Driver) -> Result<T, String>) -> Result<T, String> {
+    fn with_driver<T>(
+        &self,
+        f: impl FnOnce(&mut Driver) -> Result<T, String>,
+    ) -> Result<T, String> {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut driver = match idle {
             Some(d) => d,
@@ -102,7 +113,10 @@ impl External {
         };
         let result = f(&mut driver);
         if result.is_ok() {
-            self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(driver);
+            self.idle
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(driver);
         }
         result
     }
@@ -117,15 +131,23 @@ impl External {
         self.described
             .get_or_init(|| {
                 self.with_driver(|d| {
-                    let r = d.request(&json!({"op": "describe"}), LOAD_TIMEOUT, &mut no_host_calls)?;
+                    let r =
+                        d.request(&json!({"op": "describe"}), LOAD_TIMEOUT, &mut no_host_calls)?;
                     if r["ok"] != true {
-                        return Err(format!("the {} driver refused `describe`: {r}", self.toml.name));
+                        return Err(format!(
+                            "the {} driver refused `describe`: {r}",
+                            self.toml.name
+                        ));
                     }
                     Ok(Describe {
                         version: r["version"].as_str().unwrap_or_default().to_owned(),
                         imports: r["imports"]
                             .as_array()
-                            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|v| v.as_str().map(str::to_owned))
+                                    .collect()
+                            })
                             .unwrap_or_default(),
                         raw_calls: r["raw_calls"] == true,
                     })
@@ -149,7 +171,10 @@ fn failure(r: &Value) -> CallResult {
     }
     CallResult::Error {
         category: r["error"]["category"].as_str().unwrap_or("trap").to_owned(),
-        message: r["error"]["message"].as_str().unwrap_or_default().to_owned(),
+        message: r["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
     }
 }
 
@@ -189,10 +214,17 @@ impl Host for External {
             .map(String::as_str)
             .collect();
         if !missing.is_empty() {
-            return Some(format!("{} lacks extism:host/env {}", self.toml.name, missing.join(", ")));
+            return Some(format!(
+                "{} lacks extism:host/env {}",
+                self.toml.name,
+                missing.join(", ")
+            ));
         }
         if raw && !d.raw_calls {
-            return Some(format!("{} cannot call a plain numeric export", self.toml.name));
+            return Some(format!(
+                "{} cannot call a plain numeric export",
+                self.toml.name
+            ));
         }
         None
     }
@@ -234,7 +266,10 @@ impl Host for External {
                 // The plugin did not load: every call reports why, as polyplug's would.
                 let why = failure(&r);
                 for _ in &plan.calls {
-                    run.calls.push(RawCall { result: why.clone(), logs: Vec::new() });
+                    run.calls.push(RawCall {
+                        result: why.clone(),
+                        logs: Vec::new(),
+                    });
                 }
                 return Ok(run);
             }
@@ -243,7 +278,9 @@ impl Host for External {
                 let req = match &call.args {
                     Some(args) => json!({"op": "call_raw", "export": call.export,
                         "args": args.iter().map(|a| json!({"i32": a})).collect::<Vec<_>>()}),
-                    None => json!({"op": "call", "export": call.export, "input_b64": b64(&call.input)}),
+                    None => {
+                        json!({"op": "call", "export": call.export, "input_b64": b64(&call.input)})
+                    }
                 };
                 let r = d.request(&req, timeout, &mut serve)?;
                 let result = if r["ok"] != true {
@@ -260,7 +297,10 @@ impl Host for External {
                         format!("the {} driver sent a bad output: {e}", self.toml.name)
                     })?)
                 };
-                run.calls.push(RawCall { result, logs: logs(&r) });
+                run.calls.push(RawCall {
+                    result,
+                    logs: logs(&r),
+                });
             }
             d.request(&json!({"op": "unload"}), LOAD_TIMEOUT, &mut serve)?;
             Ok(run)

@@ -96,7 +96,11 @@ pub fn discover(root: &Path) -> Vec<Found> {
         .collect();
     dirs.sort();
     for dir in dirs {
-        let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let state = root.join("target/hosts").join(&name);
         let (about, host) = match HostToml::load(&dir) {
             Err(e) => (String::new(), Err(e)),

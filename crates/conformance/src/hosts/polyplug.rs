@@ -75,10 +75,12 @@ impl Host for Polyplug {
         if let Some(pages) = plan.max_pages {
             manifest = manifest.with_memory_max_pages(pages);
         }
-        let level: LogLevel = plan
-            .log_level
-            .parse()
-            .map_err(|_| format!("log level {:?} is not one polyplug-host knows", plan.log_level))?;
+        let level: LogLevel = plan.log_level.parse().map_err(|_| {
+            format!(
+                "log level {:?} is not one polyplug-host knows",
+                plan.log_level
+            )
+        })?;
         let logs: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
         let sink = logs.clone();
         let mut builder = Plugin::builder(&self.engine, manifest)

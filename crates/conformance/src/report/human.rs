@@ -50,19 +50,33 @@ pub fn human(results: &Results, color: bool) -> String {
         }
     }
     if several {
-        let w = results.hosts.iter().map(|(h, _)| h.len()).max().unwrap_or(0) + 2;
+        let w = results
+            .hosts
+            .iter()
+            .map(|(h, _)| h.len())
+            .max()
+            .unwrap_or(0)
+            + 2;
         for (host, _) in &results.hosts {
             let t = host_totals(results, host);
             let line = format!("{host:w$}{t}");
             let _ = writeln!(
                 out,
                 "{}",
-                if t.fail + t.error > 0 { paint.red(&line) } else { paint.green(&line) }
+                if t.fail + t.error > 0 {
+                    paint.red(&line)
+                } else {
+                    paint.green(&line)
+                }
             );
         }
     }
     for (host, why) in &results.not_ready {
-        let _ = writeln!(out, "{}", paint.yellow(&format!("host {host} not ready: {why}")));
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.yellow(&format!("host {host} not ready: {why}"))
+        );
     }
     let _ = writeln!(out, "\n{} in {} ms", totals(results), results.wall_ms);
     if !results.equivalence.is_empty() {
@@ -92,7 +106,11 @@ pub fn human(results: &Results, color: bool) -> String {
         }
     }
     for (cell, warnings) in warned(results) {
-        let _ = writeln!(out, "{}", paint.yellow(&format!("memory warnings in {cell}:")));
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.yellow(&format!("memory warnings in {cell}:"))
+        );
         for w in warnings {
             let _ = writeln!(out, "  {w}");
         }
@@ -105,7 +123,11 @@ pub fn human(results: &Results, color: bool) -> String {
         .iter()
         .filter(|c| matches!(c.status, CellStatus::Fail | CellStatus::Error))
     {
-        let head = format!("{} {}", c.status.as_str().to_uppercase(), cell_id(results, c));
+        let head = format!(
+            "{} {}",
+            c.status.as_str().to_uppercase(),
+            cell_id(results, c)
+        );
         let _ = writeln!(
             out,
             "\n{}",
@@ -130,7 +152,10 @@ pub fn human(results: &Results, color: bool) -> String {
         let who = if e.odd.is_empty() {
             "no majority".to_owned()
         } else {
-            let blame = e.culprit.as_ref().map_or(String::new(), |c| format!("; that is {c}"));
+            let blame = e
+                .culprit
+                .as_ref()
+                .map_or(String::new(), |c| format!("; that is {c}"));
             format!("odd one out: {}{blame}", e.odd.join(", "))
         };
         let _ = writeln!(

@@ -28,7 +28,12 @@ pub fn json(results: &Results) -> String {
         .hosts
         .iter()
         .map(|(name, version)| j!({"name": name, "version": version, "ready": true}))
-        .chain(results.not_ready.iter().map(|(name, why)| j!({"name": name, "ready": false, "why": why})))
+        .chain(
+            results
+                .not_ready
+                .iter()
+                .map(|(name, why)| j!({"name": name, "ready": false, "why": why})),
+        )
         .collect();
     let doc = j!({"results": rows, "equivalence": eq, "hosts": hosts, "ok": results.ok(), "wall_ms": results.wall_ms});
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"

@@ -12,7 +12,11 @@ pub fn markdown(results: &Results) -> String {
     let several = results.hosts.len() > 1;
     for (host, version) in &results.hosts {
         if several {
-            let _ = writeln!(out, "### host `{host}` ({version})\n\n{}\n", host_totals(results, host));
+            let _ = writeln!(
+                out,
+                "### host `{host}` ({version})\n\n{}\n",
+                host_totals(results, host)
+            );
         }
         table(&mut out, results, host);
     }

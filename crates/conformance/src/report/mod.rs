@@ -126,7 +126,11 @@ pub(crate) fn reason_groups(
     let mut groups: Vec<(String, String, String, Vec<String>)> = Vec::new();
     for c in results.cells.iter().filter(|c| c.status == status) {
         let reason = c.reason.clone().unwrap_or_default();
-        let who = if results.hosts.len() > 1 { format!("{} on {}", c.lang, c.host) } else { c.lang.clone() };
+        let who = if results.hosts.len() > 1 {
+            format!("{} on {}", c.lang, c.host)
+        } else {
+            c.lang.clone()
+        };
         match groups
             .iter_mut()
             .find(|g| g.0 == c.spec && g.1 == who && g.2 == reason)
@@ -146,4 +150,3 @@ pub(crate) fn warned(results: &Results) -> impl Iterator<Item = (String, &[Strin
         .filter(|c| !c.warnings.is_empty())
         .map(|c| (cell_id(results, c), c.warnings.as_slice()))
 }
-
