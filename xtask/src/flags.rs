@@ -44,39 +44,21 @@ xflags::xflags! {
             optional --force
         }
 
-        /// Build the plugins (cached), then run the conformance suite on every
-        /// artifact and exit with its exit code.
-        /// Measure every host on the same artifact (rust/bytes.wasm `echo`), in
-        /// one run: warm call, fresh instance + call, 1 MiB echo, inside each
-        /// host and through its driver, and the whole suite per host. Prints a
-        /// Markdown table with ratios to polyplug (docs/bench.md keeps it).
+        /// Build the plugins (cached), set up the hosts, then run the conformance
+        /// suite on every artifact and host and exit with its exit code. Its flags
+        /// are the suite's own, declared once in crates/suite-args (see
+        /// `cargo xtask conformance --help`): --lang, --host, --spec, --case,
+        /// --format, --out, --shard, --deny-warnings, --skip-build.
+        cmd conformance {}
+
+        /// Measure every host on the same artifact (the first language's
+        /// `bytes` plugin, export `echo`), in one run: warm call, fresh instance
+        /// + call, 1 MiB echo, inside each host and through its driver, and the
+        /// whole suite per host. Prints a Markdown table with ratios to polyplug
+        /// (docs/bench.md keeps it).
         cmd bench-hosts {
             /// Skip the whole-suite timing.
             optional --no-suite
-        }
-
-        cmd conformance {
-            /// Only this language (one of those `doctor` lists); repeatable.
-            repeated --lang lang: String
-            /// Only this spec; repeatable.
-            /// Only this host: polyplug, or a folder of hosts/ (extism-go,
-            /// extism-python, ...); repeatable. Default: every host set up.
-            repeated --host host: String
-            repeated --spec spec: String
-            /// Only this case of a spec; repeatable.
-            repeated --case case: String
-            /// Report format: human, json, junit or markdown.
-            optional --format format: String
-            /// Write the report to this file instead of stdout.
-            optional --out out: PathBuf
-            /// Run shard I of N (e.g. 1/4), for CI matrices.
-            optional --shard shard: String
-            /// Do not build: run the suite on the artifacts already in
-            /// target/plugins/ (e.g. a second report of the same run).
-            optional --skip-build
-            /// Fail a cell whose plugin touched kernel memory outside its
-            /// blocks (the sanitizer's memory warnings), for CI.
-            optional --deny-warnings
         }
 
         /// Print the CI job matrix as JSON for `fromJSON`: one job per language
@@ -114,8 +96,8 @@ pub enum XtaskCmd {
     Doctor(Doctor),
     Setup(Setup),
     BuildAll(BuildAll),
-    BenchHosts(BenchHosts),
     Conformance(Conformance),
+    BenchHosts(BenchHosts),
     CiMatrix(CiMatrix),
     Gather(Gather),
 }
@@ -139,21 +121,11 @@ pub struct BuildAll {
 }
 
 #[derive(Debug)]
-pub struct BenchHosts {
-    pub no_suite: bool,
-}
+pub struct Conformance;
 
 #[derive(Debug)]
-pub struct Conformance {
-    pub lang: Vec<String>,
-    pub host: Vec<String>,
-    pub spec: Vec<String>,
-    pub case: Vec<String>,
-    pub format: Option<String>,
-    pub out: Option<PathBuf>,
-    pub shard: Option<String>,
-    pub skip_build: bool,
-    pub deny_warnings: bool,
+pub struct BenchHosts {
+    pub no_suite: bool,
 }
 
 #[derive(Debug)]

@@ -25,16 +25,34 @@ use std::process::ExitCode;
 use flags::XtaskCmd;
 
 fn main() -> ExitCode {
+    // `conformance` takes the suite's own flags (crates/suite-args), which xflags
+    // cannot declare a second time: everything after the word goes to that parser.
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let suite = match argv.as_slice() {
+        [word, rest @ ..] if word == "conformance" => Some((None, rest)),
+        [flag, dir, word, rest @ ..] if flag == "--root" && word == "conformance" => {
+            Some((Some(std::path::PathBuf::from(dir)), rest))
+        }
+        _ => None,
+    };
+    if let Some((root, rest)) = suite {
+        let rest = rest.to_vec();
+        return exit(project::Project::locate(root).and_then(|p| conformance::run(&p, rest)));
+    }
     let flags = flags::Xtask::from_env_or_exit();
     let result = project::Project::locate(flags.root).and_then(|project| match flags.subcommand {
         XtaskCmd::Doctor(cmd) => cmd.run(&project),
         XtaskCmd::Setup(cmd) => cmd.run(&project),
         XtaskCmd::BuildAll(cmd) => cmd.run(&project),
-        XtaskCmd::Conformance(cmd) => cmd.run(&project),
+        XtaskCmd::Conformance(_) => conformance::run(&project, Vec::new()),
         XtaskCmd::BenchHosts(cmd) => cmd.run(&project),
         XtaskCmd::CiMatrix(cmd) => cmd.run(&project),
         XtaskCmd::Gather(cmd) => cmd.run(&project),
     });
+    exit(result)
+}
+
+fn exit(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -9,22 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 use polyplug_conformance::{report, Filter, Suite};
-
-const USAGE: &str =
-    "usage: polyplug-conformance --root DIR [--lang L]... [--host H]... [--spec S]... [--case C]...
-                            [--format human|json|junit|markdown] [--out FILE] [--shard I/N]
-                            [--deny-warnings]
-
-  --root DIR     the repository: fixtures/ and target/plugins/manifest.json live there (default .)
-  --lang L       only this language (one of target/plugins/manifest.json's); repeatable
-  --host H       only this host (polyplug, or a folder of hosts/); repeatable;
-                 default: every host that is set up
-  --spec S       only this spec; repeatable
-  --case C       only this case (`plain` or `hello::plain`); repeatable
-  --format F     human (default), json, junit or markdown
-  --out FILE     write the report there instead of stdout
-  --shard I/N    run the I-th of N deterministic slices of the cases
-  --deny-warnings  fail cells with memory warnings (kernel-memory accesses outside a block)";
+use polyplug_suite_args::SuiteArgs;
 
 struct Args {
     root: PathBuf,
@@ -33,52 +18,30 @@ struct Args {
     out: Option<PathBuf>,
 }
 
+/// The flags, parsed by the crate that declares them (shared with `cargo xtask conformance`).
 fn parse_args() -> anyhow::Result<Args> {
-    let mut args = Args {
-        root: PathBuf::from("."),
-        filter: Filter::default(),
-        format: "human".into(),
-        out: None,
+    let parsed = SuiteArgs::parse(std::env::args().skip(1)).map_err(anyhow::Error::msg)?;
+    if parsed.help {
+        println!("{}", polyplug_suite_args::usage("polyplug-conformance"));
+        std::process::exit(0);
+    }
+    let shard = match &parsed.shard {
+        Some(s) => Some(s.parse().map_err(anyhow::Error::msg)?),
+        None => None,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "-h" || flag == "--help" {
-            println!("{USAGE}");
-            std::process::exit(0);
-        }
-        if flag == "--deny-warnings" {
-            args.filter.deny_warnings = true;
-            continue;
-        }
-        let (name, inline) = match flag.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),
-            _ => (flag.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| it.next())
-                .with_context(|| format!("{name} needs a value\n{USAGE}"))
-        };
-        match name.as_str() {
-            "--root" => args.root = PathBuf::from(value()?),
-            "--lang" => args.filter.langs.push(value()?),
-            "--host" => args.filter.hosts.push(value()?),
-            "--spec" => args.filter.specs.push(value()?),
-            "--case" => args.filter.cases.push(value()?),
-            "--format" => args.format = value()?,
-            "--out" => args.out = Some(PathBuf::from(value()?)),
-            "--shard" => args.filter.shard = Some(value()?.parse().map_err(anyhow::Error::msg)?),
-            other => bail!("unknown argument `{other}`\n{USAGE}"),
-        }
-    }
-    if !["human", "json", "junit", "markdown"].contains(&args.format.as_str()) {
-        bail!(
-            "--format {}: use human, json, junit or markdown",
-            args.format
-        );
-    }
-    Ok(args)
+    Ok(Args {
+        root: parsed.root.unwrap_or_else(|| PathBuf::from(".")),
+        filter: Filter {
+            langs: parsed.langs,
+            hosts: parsed.hosts,
+            specs: parsed.specs,
+            cases: parsed.cases,
+            shard,
+            deny_warnings: parsed.deny_warnings,
+        },
+        format: parsed.format.unwrap_or_else(|| "human".into()),
+        out: parsed.out,
+    })
 }
 
 fn run() -> anyhow::Result<bool> {
