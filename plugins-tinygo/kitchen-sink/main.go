@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/extism/go-pdk"
+
+	"polyplug.dev/plugins/internal/tracelog"
 )
 
 const missing = "<missing>"
@@ -82,28 +84,13 @@ func varRemove() int32 {
 //go:wasmexport log
 func log() int32 {
 	input := pdk.InputString()
-	logTrace("ks trace: " + input)
+	tracelog.Log("ks trace: " + input)
 	pdk.Log(pdk.LogDebug, "ks debug: "+input)
 	pdk.Log(pdk.LogInfo, "ks info: "+input)
 	pdk.Log(pdk.LogWarn, "ks warn: "+input)
 	pdk.Log(pdk.LogError, "ks error: "+input)
 	pdk.OutputString("logged")
 	return 0
-}
-
-// extismLogTrace is the host's trace logger. go-pdk v1.1.3 binds its own
-// trace function to `log_error`, so pdk.Log(pdk.LogTrace, ...) arrives at
-// error level on every runtime (docs/pdk-findings.md); this declaration
-// imports the right function until the PDK is fixed.
-//
-//go:wasmimport extism:host/env log_trace
-func extismLogTrace(offset uint64)
-
-// logTrace logs at trace level. Unlike pdk.Log it does not ask the host for
-// its level first: the host drops messages below its level itself.
-func logTrace(message string) {
-	mem := pdk.AllocateString(message)
-	extismLogTrace(mem.Offset())
 }
 
 // httpGet GETs the input URL and outputs `{status} {body}`.

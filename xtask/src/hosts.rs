@@ -12,23 +12,9 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::project::Project;
+pub use polyplug_suite_args::HostToml;
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct HostToml {
-    pub name: String,
-    #[serde(default)]
-    pub about: String,
-    #[serde(default)]
-    pub needs: Vec<String>,
-    #[serde(default)]
-    pub hint: String,
-    #[serde(default)]
-    pub setup: Vec<Vec<String>>,
-    #[serde(default)]
-    pub inputs: Vec<String>,
-    pub run: Vec<String>,
-}
+use crate::project::Project;
 
 pub struct Host {
     pub toml: HostToml,
@@ -56,15 +42,7 @@ pub fn all(project: &Project) -> Result<Vec<Host>> {
     dirs.sort();
     dirs.into_iter()
         .map(|dir| {
-            let file = dir.join("host.toml");
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let toml: HostToml = toml::from_str(&text).with_context(|| {
-                format!(
-                    "{} is not a valid host.toml (docs/hosts.md)",
-                    file.display()
-                )
-            })?;
+            let toml = HostToml::load(&dir).map_err(anyhow::Error::msg)?;
             let state = project.root.join("target/hosts").join(&toml.name);
             Ok(Host { toml, dir, state })
         })

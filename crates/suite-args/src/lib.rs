@@ -1,8 +1,12 @@
-//! The conformance suite's flags, declared once in [`FLAGS`]: `cargo xtask
-//! conformance` parses its command line with [`SuiteArgs::parse`] and hands the
-//! runner [`SuiteArgs::to_args`], which the runner (`polyplug-conformance`)
-//! parses with the same function. No dependencies, so xtask stays quick to build
-//! and free of wasmtime.
+//! What the suite runner and `cargo xtask` share, declared once: the suite's
+//! flags ([`FLAGS`]: `cargo xtask conformance` parses its command line with
+//! [`SuiteArgs::parse`] and hands the runner [`SuiteArgs::to_args`], which the
+//! runner parses with the same function) and a host's `host.toml` ([`HostToml`]).
+//! Free of wasmtime, so xtask stays quick to build.
+
+mod host_toml;
+
+pub use host_toml::HostToml;
 
 use std::path::PathBuf;
 
@@ -129,7 +133,9 @@ impl SuiteArgs {
                 "--spec" => out.specs.push(value),
                 "--case" => out.cases.push(value),
                 "--format" if !FORMATS.contains(&value.as_str()) => {
-                    return Err(format!("--format {value}: use human, json, junit or markdown"))
+                    return Err(format!(
+                        "--format {value}: use human, json, junit or markdown"
+                    ))
                 }
                 "--format" => out.format = Some(value),
                 "--out" => out.out = Some(value.into()),

@@ -4,14 +4,15 @@
 //! gives it back unless it broke.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::driver::{b64, expand, program, unb64, Driver};
+pub use polyplug_suite_args::HostToml;
+
 use super::{CasePlan, Host, RawCall, RawRun};
 use crate::outcome::CallResult;
 
@@ -19,49 +20,6 @@ use crate::outcome::CallResult;
 const SLACK: Duration = Duration::from_secs(5);
 /// And this long for `describe`, `load` and `unload` (loading compiles the module).
 const LOAD_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// `hosts/<name>/host.toml` (docs/hosts.md).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HostToml {
-    pub name: String,
-    #[serde(default)]
-    pub about: String,
-    #[serde(default)]
-    pub needs: Vec<String>,
-    #[serde(default)]
-    pub hint: String,
-    #[serde(default)]
-    pub setup: Vec<Vec<String>>,
-    #[serde(default)]
-    pub inputs: Vec<String>,
-    pub run: Vec<String>,
-}
-
-impl HostToml {
-    pub fn load(dir: &Path) -> Result<HostToml, String> {
-        let file = dir.join("host.toml");
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        let host: HostToml =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
-        let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        if host.name != folder {
-            return Err(format!(
-                "{}: name = {:?} but the folder is {folder:?}: make them the same",
-                file.display(),
-                host.name
-            ));
-        }
-        if host.run.is_empty() {
-            return Err(format!(
-                "{}: `run` is empty: name the driver to start",
-                file.display()
-            ));
-        }
-        Ok(host)
-    }
-}
 
 /// What `describe` said.
 #[derive(Debug, Clone)]
