@@ -58,6 +58,15 @@ const PLUGIN: &str = r#"(module
     (call $out (local.get $h) (i64.const 1))
     (i32.const 0))
   (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  ;; a block of 2 bytes, 3 written and output: past its end, as as-pdk's outputString does
+  (func (export "overrun") (result i32)
+    (local $h i64)
+    (local.set $h (call $alloc (i64.const 2)))
+    (call $store_u8 (local.get $h) (i32.const 97))
+    (call $store_u8 (i64.add (local.get $h) (i64.const 1)) (i32.const 98))
+    (call $store_u8 (i64.add (local.get $h) (i64.const 2)) (i32.const 99))
+    (call $out (local.get $h) (i64.const 3))
+    (i32.const 0))
 )"#;
 
 struct Env {
@@ -317,4 +326,33 @@ fn the_disk_cache_is_used_across_runs() {
     assert_exit(&out, 0);
     assert_eq!(text(&out.stdout), "b\n");
     assert!(Path::new(&env.path("cache")).is_dir());
+}
+
+#[test]
+fn strict_memory_warns_about_writes_past_a_block_and_keeps_the_result() {
+    let env = Env::new();
+    // As on the official runtime: the bytes land and the output is what was set.
+    let quiet = env.call(&["overrun"]);
+    assert_exit(&quiet, 0);
+    assert_eq!(text(&quiet.stdout), "abc\n");
+    assert!(
+        !text(&quiet.stderr).contains("warning"),
+        "{}",
+        text(&quiet.stderr)
+    );
+
+    let strict = env.call(&["overrun", "--strict-memory"]);
+    assert_exit(&strict, 0);
+    assert_eq!(text(&strict.stdout), "abc\n");
+    let err = text(&strict.stderr);
+    assert!(
+        err.contains("warning: `overrun`: store_u8 at 66 (+1 bytes) starts right after the end of block 64 (2 bytes)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "warning: `overrun`: output_set at 64 (+3 bytes) runs 1 bytes past block 64 (2 bytes)"
+        ),
+        "{err}"
+    );
 }

@@ -73,8 +73,15 @@ impl fmt::Display for MemoryDiagnostic {
         match self.problem {
             Problem::OutsideBlock => match self.block {
                 Some((h, len)) if self.offset >= h && self.offset < h + len => {
-                    let past = (self.offset + self.len) - (h + len);
+                    let past = self.offset.saturating_add(self.len) - (h + len);
                     write!(f, "{at} runs {past} bytes past {near}")
+                }
+                Some((h, len)) if self.offset == h + len => {
+                    write!(f, "{at} starts right after the end of {near}")
+                }
+                Some((h, len)) if self.offset > h + len && self.offset - (h + len) < 1 << 20 => {
+                    let gap = self.offset - (h + len);
+                    write!(f, "{at} starts {gap} bytes past the end of {near}")
                 }
                 _ => write!(f, "{at} is outside every live block; nearest: {near}"),
             },
