@@ -121,6 +121,46 @@ fn no_language_is_named_outside_its_own_file() {
 
 /// The words of a literal (letters, digits, `-`, `_`), leaving out file
 /// extensions: `index.js` and `Node.js` name a file and a runtime, not a language.
+/// No Rust code names an official host: hosts are the folders under `hosts/`,
+/// found by discovery, so adding one is adding a folder. Tests and benchmarks
+/// are exempt as above (they may drive a real host by name).
+#[test]
+fn no_host_is_named_in_rust_code() {
+    let root = repo();
+    let hosts: Vec<String> = std::fs::read_dir(root.join("hosts"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("host.toml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(hosts.len() >= 3, "hosts found: {hosts:?}");
+    let mut files = Vec::new();
+    rust_files(&root, &root, &mut files);
+    let mut offences = Vec::new();
+    for file in files {
+        let relative = file
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let source = std::fs::read_to_string(&file).unwrap();
+        for (line, literal) in string_literals(&source) {
+            for token in tokens(&literal) {
+                if hosts.iter().any(|h| h == token) {
+                    offences.push(format!(
+                        "{relative}:{line}: {literal:?} names host `{token}`"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        offences.is_empty(),
+        "host names in Rust code; discover hosts from hosts/*/host.toml instead:\n{}",
+        offences.join("\n")
+    );
+}
+
 fn tokens(literal: &str) -> Vec<&str> {
     let mut found = Vec::new();
     let mut start = None;

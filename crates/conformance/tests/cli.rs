@@ -547,3 +547,48 @@ fn a_declared_divergence_is_shown_and_fails_once_it_stops() {
     assert_eq!(cells[0].1, "fail", "{cells:?}");
     assert!(cells[0].2.contains("no longer happens"), "{cells:?}");
 }
+
+/// The official hosts set up in this checkout (`cargo xtask setup`), linked into
+/// `repo` so the runner finds them there.
+fn link_real_hosts(repo: &Repo) -> Vec<String> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut linked = Vec::new();
+    let Ok(entries) = std::fs::read_dir(workspace.join("hosts")) else {
+        return linked;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let state = workspace.join("target/hosts").join(&name);
+        if !state.join(".ready").is_file() {
+            continue;
+        }
+        std::fs::create_dir_all(repo.path().join("hosts")).unwrap();
+        std::fs::create_dir_all(repo.path().join("target/hosts")).unwrap();
+        std::os::unix::fs::symlink(entry.path(), repo.path().join("hosts").join(&name)).unwrap();
+        std::os::unix::fs::symlink(&state, repo.path().join("target/hosts").join(&name)).unwrap();
+        linked.push(name);
+    }
+    linked
+}
+
+#[test]
+fn a_changed_output_fails_on_every_real_host_too() {
+    let repo = Repo::new(&[("lang-a", "Goodbye!")]);
+    let hosts = link_real_hosts(&repo);
+    if hosts.is_empty() {
+        // CI sets the hosts up first (.ci/run runs `cargo xtask setup`); there they must be here.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no official host is set up: run `cargo xtask setup`"
+        );
+        eprintln!("no official host is set up here (`cargo xtask setup`): only polyplug checked");
+    }
+    let (code, doc) = repo.json(&["--case", "plain"]);
+    assert_eq!(code, 1, "{doc:#}");
+    for host in hosts.iter().map(String::as_str).chain(["polyplug"]) {
+        let cells = host_cells(&doc, host);
+        assert_eq!(cells.len(), 1, "{host}: {doc:#}");
+        assert_eq!(cells[0].1, "fail", "{host}: {cells:?}");
+        assert!(cells[0].2.contains("Goodbye!"), "{host}: {cells:?}");
+    }
+}

@@ -204,8 +204,8 @@ mod tests {
 
     #[test]
     fn round_trips_through_to_args() {
-        let a = parse("--lang go --host extism-go --lang rust --spec hello --case plain --format json --out r.json --shard 1/2 --deny-warnings --root /x").unwrap();
-        assert_eq!(a.langs, ["go", "rust"]);
+        let a = parse("--lang lang-a --host host-x --lang lang-b --spec hello --case plain --format json --out r.json --shard 1/2 --deny-warnings --root /x").unwrap();
+        assert_eq!(a.langs, ["lang-a", "lang-b"]);
         let mut b = SuiteArgs::parse(a.to_args()).unwrap();
         b.skip_build = a.skip_build;
         assert_eq!(a, b);
