@@ -226,7 +226,7 @@ mod tests {
             .contains("--lang needs a value"));
         assert!(parse("--format xml")
             .unwrap_err()
-            .contains("use human, json, junit, markdown"));
+            .contains("use human, json, junit or markdown"));
         assert!(parse("--deny-warnings=1")
             .unwrap_err()
             .contains("takes no value"));
