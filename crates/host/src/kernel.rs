@@ -301,14 +301,12 @@ impl Kernel {
                 })
             }
         };
-        // Bytes past `written` were never this kernel's, so they are zeroed even
-        // when the caller overwrites them: a pooled memory's old bytes never show.
-        let dirty_end = if zero {
-            end
-        } else {
-            self.written.clamp(start, end)
-        };
-        self.slice_mut(start, dirty_end).fill(0);
+        // A fresh block reads as zeros (it may hold what an earlier call, or a
+        // pooled memory's earlier plugin, left there); `write_new` overwrites
+        // every byte at once instead.
+        if zero {
+            self.slice_mut(start, end).fill(0);
+        }
         self.set_len(end);
         self.active.insert(
             start,

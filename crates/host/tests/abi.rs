@@ -366,3 +366,38 @@ fn a_pooled_kernel_memory_shows_no_bytes_of_its_last_user() {
     let stale = fresh.iter().filter(|&&b| b != 0).count();
     assert_eq!(stale, 0, "a new block shows bytes of the last store");
 }
+
+/// Kernel memories are pooled across plugins of one engine, and loads past the
+/// arena reach into them (as on the official kernel): a plugin must still never
+/// read what another plugin left there.
+#[test]
+fn a_pooled_kernel_memory_never_shows_another_plugins_bytes() {
+    let body = r#"(func (export "leave") (result i32)
+             (call $store_u64 (i64.const 200000) (i64.const 0x5ec12e7))
+             (call $store_u64 (i64.const 300) (i64.const 0x5ec12e7))
+             (i32.const 0))
+           (func (export "peek") (result i32)
+             (local $h i64)
+             (local.set $h (call $alloc (i64.const 16)))
+             (call $store_u64 (local.get $h) (call $load_u64 (i64.const 200000)))
+             (call $store_u64 (i64.add (local.get $h) (i64.const 8)) (call $load_u64 (i64.const 300)))
+             (call $out (local.get $h))
+             (i32.const 0))"#;
+    let engine = engine();
+    for _ in 0..3 {
+        let mut a = builder(&engine, body, |m| m).build().unwrap();
+        a.call("leave", b"").unwrap();
+        assert_eq!(
+            a.call("peek", b"").unwrap(),
+            [0xe7, 0x12, 0xec, 0x05, 0, 0, 0, 0, 0xe7, 0x12, 0xec, 0x05, 0, 0, 0, 0],
+            "its own bytes stay readable within the instance"
+        );
+        drop(a);
+        let mut b = builder(&engine, body, |m| m).build().unwrap();
+        assert_eq!(
+            b.call("peek", b"").unwrap(),
+            [0; 16],
+            "the next plugin sees zeros"
+        );
+    }
+}
