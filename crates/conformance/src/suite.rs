@@ -72,6 +72,9 @@ pub struct Suite {
     pub artifacts: Artifacts,
 }
 
+/// Hosts that exist but cannot run: (name, why and what to run).
+pub type NotReady = Vec<(String, String)>;
+
 /// Everything a report needs.
 #[derive(Debug, Default)]
 pub struct Results {
@@ -142,10 +145,7 @@ impl Suite {
 
     /// The hosts a run covers: `--host`'s (every one must exist and be ready), else
     /// every ready one. Returns them with the hosts that are not ready (and why).
-    pub fn hosts(
-        &self,
-        filter: &Filter,
-    ) -> anyhow::Result<(Vec<Box<dyn Host>>, Vec<(String, String)>)> {
+    pub fn hosts(&self, filter: &Filter) -> anyhow::Result<(Vec<Box<dyn Host>>, NotReady)> {
         let found = hosts::discover(&self.root);
         let names: Vec<String> = found.iter().map(|f| f.name.clone()).collect();
         for wanted in &filter.hosts {

@@ -27,6 +27,10 @@ pub fn unb64(v: &Value) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("bad base64: {e}"))
 }
 
+/// Serves a driver's `host_call`: the host function's name and argument bytes in,
+/// its result bytes out (or why it failed).
+pub type Serve<'a> = dyn FnMut(&str, Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, String> + 'a;
+
 /// One running driver.
 pub struct Driver {
     name: String,
@@ -112,7 +116,7 @@ impl Driver {
         &mut self,
         request: &Value,
         timeout: Duration,
-        serve: &mut dyn FnMut(&str, Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, String>,
+        serve: &mut Serve<'_>,
     ) -> Result<Value, String> {
         let deadline = Instant::now() + timeout;
         self.send(request)?;
