@@ -27,8 +27,11 @@ xflags::xflags! {
         /// official host under hosts/ (its host.toml's setup). Idempotent.
         cmd setup {
             /// Only this host (a folder of hosts/); repeatable. Toolchains are
-            /// always checked.
+            /// always checked, unless --hosts-only.
             repeated --host host: String
+            /// Set up the hosts only, not the wasm toolchains (a CI job that
+            /// runs the suite on artifacts built elsewhere).
+            optional --hosts-only
         }
 
         /// Build every plugin of every language into target/plugins/ and write
@@ -110,6 +113,7 @@ pub struct Doctor {
 #[derive(Debug)]
 pub struct Setup {
     pub host: Vec<String>,
+    pub hosts_only: bool,
 }
 
 #[derive(Debug)]

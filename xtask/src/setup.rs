@@ -9,6 +9,13 @@ use crate::{flags, lang, provision};
 
 impl flags::Setup {
     pub fn run(self, project: &Project) -> Result<()> {
+        if self.hosts_only {
+            let broken = crate::hosts::setup_all(project, &self.host)?;
+            if !broken.is_empty() {
+                bail!("hosts not set up: {}", broken.join("; "));
+            }
+            return Ok(());
+        }
         let langs = lang::all();
         let detected = provision::detect_all(project, &langs);
         let outcome = provision::ensure(project, &langs, detected)?;
