@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::artifacts::Artifacts;
 use crate::fixture::{Case, Spec};
-use crate::hosts::{CasePlan, Host, PlannedCall};
+use crate::hosts::{CasePlan, Host, PlannedCall, Skip};
 use crate::http_server::HttpServer;
 use crate::kv::KvStore;
 use crate::outcome::{CallOutcome, CallResult, CaseRun};
@@ -31,16 +31,6 @@ impl Services {
 pub struct Runner {
     services: Services,
     artifacts: Artifacts,
-}
-
-/// Why a cell did not run.
-#[derive(Debug)]
-pub enum Skip {
-    /// The host lacks what the artifact needs; says what.
-    Unsupported(String),
-    /// It could not run at all (missing artifact or export, the plugin did not
-    /// load, a driver crashed), phrased as what to fix.
-    Cannot(String),
 }
 
 /// A case without `timeout_ms` still cannot hang the suite: a plugin stuck in a loop
@@ -137,19 +127,10 @@ impl Runner {
                 })
                 .collect(),
         };
-        let raw_run = host
-            .run(&plan)
-            .map_err(|e| Skip::Cannot(format!("{} on {}: {e}", path.display(), host.name())))?;
-        // A driver that answers `unsupported` for something the case needs (a
-        // limit, a feature) makes the whole cell unsupported, in its words.
-        if let Some(why) = raw_run.calls.iter().find_map(|c| match &c.result {
-            CallResult::Error { category, message } if category == "unsupported" => {
-                Some(message.clone())
-            }
-            _ => None,
-        }) {
-            return Err(Skip::Unsupported(format!("{}: {why}", host.name())));
-        }
+        let raw_run = host.run(&plan).map_err(|skip| match skip {
+            Skip::Cannot(e) => Skip::Cannot(format!("{} on {}: {e}", path.display(), host.name())),
+            unsupported => unsupported,
+        })?;
         let mut run = CaseRun::default();
         for (call, raw) in case.all_calls().zip(raw_run.calls) {
             let result = match raw.result {

@@ -11,11 +11,12 @@ use std::time::Instant;
 use crate::artifacts::Artifacts;
 use crate::equivalence::{check_equivalence, Equivalence};
 use crate::fixture::{Case, Expect, Spec};
+use crate::hosts::Skip;
 use crate::hosts::{self, Host};
 use crate::loader::{load_fixtures, LoadError};
 use crate::outcome::{CellResult, CellStatus};
 use crate::render::{check_expectations, render_snapshot};
-use crate::runner::{Runner, Skip};
+use crate::runner::Runner;
 use crate::snapfile::{snapshot_file, SnapFile};
 
 /// `--shard I/N`: case number k (0-based, in load order) runs in shard `k % N + 1`.

@@ -63,14 +63,6 @@ pub(crate) const ACCESSORS: [(&str, u64, bool); 6] = [
     ("input_load_u64", 8, true),
 ];
 
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Block {
-    /// Bytes reserved in the arena.
-    pub capacity: u64,
-    /// Bytes the owner asked for: what `length` reports.
-    pub used: u64,
-}
-
 /// Why the kernel refused an allocation.
 #[derive(Debug)]
 pub(crate) struct OverLimit {
@@ -92,10 +84,11 @@ pub(crate) struct Kernel {
     written: u64,
     /// Where the memory goes back to when the kernel is dropped.
     lease: Option<Lease>,
-    /// Live blocks by handle, ordered so the block around an offset is one lookup.
-    /// A freed block is never handed out again within a call (the official
-    /// kernel does not either), so a stale handle never aliases a new block.
-    active: BTreeMap<u64, Block>,
+    /// Live blocks: handle -> length, ordered so the block around an offset is
+    /// one lookup. Blocks are bump-allocated and a freed one is never handed out
+    /// again within a call (the official kernel does not either), so a stale
+    /// handle never aliases a new block.
+    active: BTreeMap<u64, u64>,
     /// Cap on the arena's length in bytes.
     limit: u64,
     input: (u64, u64),
@@ -308,26 +301,19 @@ impl Kernel {
             self.slice_mut(start, end).fill(0);
         }
         self.set_len(end);
-        self.active.insert(
-            start,
-            Block {
-                capacity: n,
-                used: n,
-            },
-        );
+        self.active.insert(start, n);
         Ok(start)
     }
 
     /// Frees an active block; anything else is ignored, as in the official kernel
     /// (and recorded in strict mode, as a double free or a bad handle).
     pub fn free(&mut self, handle: u64) {
-        let Some(block) = self.active.remove(&handle) else {
+        if self.active.remove(&handle).is_none() {
             if handle != 0 {
                 self.diagnose("free", handle, 0, Problem::NotAHandle);
             }
             return;
-        };
-        let _ = block;
+        }
         if handle == self.input.0 {
             // As the official kernel does: the input's bytes are gone.
             self.set_input(self.input.0, 0);
@@ -336,7 +322,7 @@ impl Kernel {
 
     /// The length of an active block, 0 for anything that is not one.
     pub fn length(&self, handle: u64) -> u64 {
-        self.active.get(&handle).map_or(0, |b| b.used)
+        self.active.get(&handle).copied().unwrap_or(0)
     }
 
     pub fn is_block(&self, handle: u64) -> bool {
@@ -345,29 +331,30 @@ impl Kernel {
 
     /// The bytes of an active block.
     pub fn block(&self, handle: u64) -> Option<&[u8]> {
-        let b = self.active.get(&handle)?;
-        Some(self.slice(handle, handle + b.used))
+        let len = *self.active.get(&handle)?;
+        Some(self.slice(handle, handle + len))
     }
 
     pub fn block_mut(&mut self, handle: u64) -> Option<&mut [u8]> {
-        let b = *self.active.get(&handle)?;
-        Some(self.slice_mut(handle, handle + b.used))
+        let len = *self.active.get(&handle)?;
+        Some(self.slice_mut(handle, handle + len))
     }
 
-    /// The live block that starts at or before `offset` (it may end before it).
-    pub(crate) fn block_before(&self, offset: u64) -> Option<(u64, Block)> {
+    /// The live block (handle, length) that starts at or before `offset` (it may
+    /// end before it).
+    pub(crate) fn block_before(&self, offset: u64) -> Option<(u64, u64)> {
         self.active
             .range(..=offset)
             .next_back()
-            .map(|(&h, &b)| (h, b))
+            .map(|(&h, &len)| (h, len))
     }
 
-    /// The live block that starts after `offset`.
-    pub(crate) fn block_after(&self, offset: u64) -> Option<(u64, Block)> {
+    /// The live block (handle, length) that starts after `offset`.
+    pub(crate) fn block_after(&self, offset: u64) -> Option<(u64, u64)> {
         self.active
             .range(offset.saturating_add(1)..)
             .next()
-            .map(|(&h, &b)| (h, b))
+            .map(|(&h, &len)| (h, len))
     }
 
     /// `len` bytes at `offset` as the official kernel would hand them to its host:
@@ -524,11 +511,8 @@ impl Kernel {
     /// Records, in strict mode, an access of `n` bytes at `offset` that is not
     /// inside one live block.
     fn check_block(&mut self, function: &'static str, offset: u64, n: u64) {
-        if let Some((start, block)) = self.block_before(offset) {
-            if offset
-                .checked_add(n)
-                .is_some_and(|end| end <= start + block.used)
-            {
+        if let Some((start, len)) = self.block_before(offset) {
+            if offset.checked_add(n).is_some_and(|end| end <= start + len) {
                 return;
             }
         }

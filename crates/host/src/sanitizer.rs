@@ -146,22 +146,20 @@ impl MemoryDiagnostics {
 /// The block an offset belongs to: the one it starts in, else the closest one.
 pub(crate) fn nearest_block(kernel: &Kernel, offset: u64) -> Option<(u64, u64)> {
     let before = kernel.block_before(offset);
-    if let Some((h, b)) = before {
-        if offset < h + b.capacity.max(1) {
-            return Some((h, b.used));
+    if let Some((h, len)) = before {
+        if offset < h + len.max(1) {
+            return Some((h, len));
         }
     }
-    let after = kernel.block_after(offset);
-    let distance = |(h, b): &(u64, crate::kernel::Block)| {
-        if *h > offset {
-            *h - offset
+    let distance = |&(h, len): &(u64, u64)| {
+        if h > offset {
+            h - offset
         } else {
-            offset - (h + b.capacity)
+            offset - (h + len)
         }
     };
-    [before, after]
+    [before, kernel.block_after(offset)]
         .into_iter()
         .flatten()
         .min_by_key(distance)
-        .map(|(h, b)| (h, b.used))
 }

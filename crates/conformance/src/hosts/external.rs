@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::driver::{b64, expand, program, unb64, Driver};
 pub use polyplug_suite_args::HostToml;
 
-use super::{CasePlan, Host, RawCall, RawRun};
+use super::{CasePlan, Host, RawCall, RawRun, Skip};
 use crate::outcome::CallResult;
 
 /// A driver gets this long beyond the case's own timeout to answer a call.
@@ -120,13 +120,12 @@ fn no_host_calls(name: &str, _: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, String> {
 }
 
 /// A response's failure as a call result: `error` or `unsupported`.
+/// What a response says the host cannot do, if it answered `unsupported`.
+fn unsupported(r: &Value) -> Option<String> {
+    r["unsupported"].as_str().map(str::to_owned)
+}
+
 fn failure(r: &Value) -> CallResult {
-    if let Some(what) = r["unsupported"].as_str() {
-        return CallResult::Error {
-            category: "unsupported".into(),
-            message: what.to_owned(),
-        };
-    }
     CallResult::Error {
         category: r["error"]["category"].as_str().unwrap_or("trap").to_owned(),
         message: r["error"]["message"]
@@ -187,8 +186,10 @@ impl Host for External {
         None
     }
 
-    fn run(&self, plan: &CasePlan) -> Result<RawRun, String> {
-        self.with_driver(|d| {
+    fn run(&self, plan: &CasePlan) -> Result<RawRun, Skip> {
+        // The outer error: the driver broke (it is dropped); the inner one: it
+        // answered `unsupported` (it stays in the pool).
+        let outcome = self.with_driver(|d| {
             let host_functions: Vec<Value> = plan
                 .kv
                 .as_ref()
@@ -219,6 +220,9 @@ impl Host for External {
                 None => Err(format!("this case provides no host function `{name}`")),
             };
             let r = d.request(&load, LOAD_TIMEOUT, &mut serve)?;
+            if let Some(what) = unsupported(&r) {
+                return Ok(Err(what));
+            }
             let mut run = RawRun::default();
             if r["ok"] != true {
                 // The plugin did not load: every call reports why, as polyplug's would.
@@ -229,7 +233,7 @@ impl Host for External {
                         logs: Vec::new(),
                     });
                 }
-                return Ok(run);
+                return Ok(Ok(run));
             }
             let timeout = Duration::from_millis(plan.timeout_ms) + SLACK;
             for call in &plan.calls {
@@ -241,6 +245,10 @@ impl Host for External {
                     }
                 };
                 let r = d.request(&req, timeout, &mut serve)?;
+                if let Some(what) = unsupported(&r) {
+                    d.request(&json!({"op": "unload"}), LOAD_TIMEOUT, &mut serve)?;
+                    return Ok(Err(what));
+                }
                 let result = if r["ok"] != true {
                     failure(&r)
                 } else if call.args.is_some() {
@@ -261,8 +269,13 @@ impl Host for External {
                 });
             }
             d.request(&json!({"op": "unload"}), LOAD_TIMEOUT, &mut serve)?;
-            Ok(run)
-        })
+            Ok(Ok(run))
+        });
+        match outcome {
+            Ok(Ok(run)) => Ok(run),
+            Ok(Err(what)) => Err(Skip::Unsupported(format!("{}: {what}", self.toml.name))),
+            Err(broke) => Err(Skip::Cannot(broke)),
+        }
     }
 }
 

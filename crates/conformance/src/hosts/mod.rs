@@ -52,6 +52,16 @@ pub struct RawRun {
     pub memory_warnings: Vec<String>,
 }
 
+/// Why a cell did not run.
+#[derive(Debug)]
+pub enum Skip {
+    /// The host lacks what the artifact or the case needs; says what.
+    Unsupported(String),
+    /// It could not run at all (missing artifact or export, the plugin did not
+    /// load, a driver crashed), phrased as what to fix.
+    Cannot(String),
+}
+
 pub trait Host: Send + Sync {
     fn name(&self) -> &str;
 
@@ -62,8 +72,8 @@ pub trait Host: Send + Sync {
     /// functions (and needing raw numeric calls), if it cannot.
     fn unsupported(&self, imports: &[String], raw: bool) -> Option<String>;
 
-    /// Runs the case. `Err` means it could not run at all (said as what to fix).
-    fn run(&self, plan: &CasePlan) -> Result<RawRun, String>;
+    /// Runs the case, or says why it did not.
+    fn run(&self, plan: &CasePlan) -> Result<RawRun, Skip>;
 }
 
 /// A host found in `hosts/`, ready or not.

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use polyplug_host::{Engine, LogLevel, Manifest, Plugin, Val, Wasm};
 
-use super::{CasePlan, Host, RawCall, RawRun};
+use super::{CasePlan, Host, RawCall, RawRun, Skip};
 use crate::outcome::CallResult;
 
 pub struct Polyplug {
@@ -59,7 +59,7 @@ impl Host for Polyplug {
         None
     }
 
-    fn run(&self, plan: &CasePlan) -> Result<RawRun, String> {
+    fn run(&self, plan: &CasePlan) -> Result<RawRun, Skip> {
         self.compile_once(&plan.wasm, plan.wasi);
         let mut manifest = Manifest::new(Wasm::file(&plan.wasm));
         for (k, v) in &plan.config {
@@ -76,10 +76,10 @@ impl Host for Polyplug {
             manifest = manifest.with_memory_max_pages(pages);
         }
         let level: LogLevel = plan.log_level.parse().map_err(|_| {
-            format!(
+            Skip::Cannot(format!(
                 "log level {:?} is not one polyplug-host knows",
                 plan.log_level
-            )
+            ))
         })?;
         let logs: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
         let sink = logs.clone();
@@ -100,7 +100,7 @@ impl Host for Polyplug {
         }
         let mut plugin = builder
             .build()
-            .map_err(|e| format!("cannot load {}: {e}", plan.wasm.display()))?;
+            .map_err(|e| Skip::Cannot(format!("cannot load {}: {e}", plan.wasm.display())))?;
 
         let take_logs = || std::mem::take(&mut *logs.lock().unwrap_or_else(|p| p.into_inner()));
         let mut run = RawRun::default();
