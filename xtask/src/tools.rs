@@ -1,6 +1,9 @@
 //! The workspace's own binaries that xtask drives (the suite runner and the
-//! built-in JS compiler), built in one cargo invocation so wasmtime is
-//! compiled once for both instead of once per binary's feature set.
+//! built-in JS compiler), built with every workspace binary in one cargo
+//! invocation: cargo unifies features over the packages it builds, so building
+//! just these two would give wasmtime's dependencies (serde_json, semver) a
+//! feature set different from `cargo test --workspace`'s, and wasmtime would be
+//! compiled a second time.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -45,15 +48,11 @@ fn build_now(project: &Project) -> Result<Tools> {
     let target = workspace.join("target");
     let sh = xshell::Shell::new()?;
     sh.change_dir(&workspace);
-    let shown = "`cargo build -p polyplug-conformance -p polyplug-js`";
-    let out = scrub_env(sh.cmd("cargo").args([
-        "build",
-        "-q",
-        "-p",
-        "polyplug-conformance",
-        "-p",
-        "polyplug-js",
-    ]))
+    let shown = "`cargo build --workspace --bins`";
+    let out = scrub_env(
+        sh.cmd("cargo")
+            .args(["build", "-q", "--workspace", "--bins"]),
+    )
     .env("CARGO_TARGET_DIR", &target)
     .quiet()
     .ignore_status()

@@ -77,7 +77,7 @@ fn parse_config(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
 }
 
-fn parse_level(s: &str) -> Result<LogLevel, String> {
+pub(crate) fn parse_level(s: &str) -> Result<LogLevel, String> {
     s.parse::<LogLevel>().map_err(|e| e.message().to_string())
 }
 
@@ -234,7 +234,7 @@ impl Call {
     }
 }
 
-fn read_manifest(path: &Path) -> anyhow::Result<Manifest> {
+pub(crate) fn read_manifest(path: &Path) -> anyhow::Result<Manifest> {
     let json = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read manifest {}", path.display()))?;
     let mut m =

@@ -1,9 +1,11 @@
-//! `polyplug`: run Extism plugins on the polyplug host from the command line.
+//! `polyplug`: run Extism plugins on the polyplug host from the command line
+//! (`call`) or over HTTP (`serve`).
 //!
 //! Exit codes: 0 success, 1 the plugin call failed, 2 the module could not be
 //! loaded or a flag is wrong (clap uses 2 for usage errors too).
 
 mod call;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -24,11 +26,14 @@ struct Cli {
 enum Command {
     /// Call an export of a plugin, like `extism call`
     Call(call::Call),
+    /// Serve plugin functions over HTTP: POST /v1/plugins/{name}/{export}
+    Serve(serve::Serve),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Call(cmd) => cmd.run(),
+        Command::Serve(cmd) => cmd.run(),
     }
 }

@@ -21,7 +21,6 @@ mod fixture;
 pub mod hosts;
 mod http_server;
 mod input;
-mod kv;
 mod loader;
 mod outcome;
 mod render;

@@ -10,8 +10,8 @@ use crate::artifacts::Artifacts;
 use crate::fixture::{Case, Spec};
 use crate::hosts::{CasePlan, Host, PlannedCall, Skip};
 use crate::http_server::HttpServer;
-use crate::kv::KvStore;
 use crate::outcome::{CallOutcome, CallResult, CaseRun};
+use polyplug_host::KvStore;
 
 /// Services shared by every case of a run.
 pub struct Services {

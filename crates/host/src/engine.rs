@@ -300,17 +300,14 @@ impl Flavor {
     }
 }
 
-/// Distinguishes cache entries of engines whose compiled code differs.
+/// Distinguishes cache entries of engines whose compiled code differs. The
+/// instance allocator (pooling or on demand) is left out: it does not change
+/// the code, so `polyplug serve` (pooled) and the suite share compiled modules,
+/// and `Module::deserialize` checks compatibility again anyway.
 fn fingerprint(engine: &wasmtime::Engine, config: &EngineConfig, fuel: bool) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
-    (
-        fuel,
-        config.max_wasm_stack,
-        config.pooling,
-        env!("CARGO_PKG_VERSION"),
-    )
-        .hash(&mut h);
+    (fuel, config.max_wasm_stack, env!("CARGO_PKG_VERSION")).hash(&mut h);
     format!("{:016x}", h.finish())
 }
 

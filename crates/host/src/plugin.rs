@@ -114,11 +114,11 @@ impl PluginBuilder {
             for f in &self.host_fns {
                 f.define(&mut linker)?;
             }
-            Some(linker)
+            Some(Arc::new(linker))
         };
         // Type-checks every import now, so a plugin that cannot link fails to build.
         custom
-            .as_ref()
+            .as_deref()
             .unwrap_or(base)
             .instantiate_pre(&module)
             .map_err(|e| {
@@ -175,7 +175,7 @@ pub struct Plugin {
     engine: Engine,
     module: Module,
     /// The engine's linker plus the user host functions, when there are any.
-    custom: Option<Linker<CurrentPlugin>>,
+    custom: Option<Arc<Linker<CurrentPlugin>>>,
     /// Per import of `module`: which kernel accessor it binds, None for the linker's.
     imports: Vec<Option<usize>>,
     shared: Arc<Shared>,
@@ -222,6 +222,37 @@ impl Plugin {
             user_data: None,
             strict_memory: false,
         }
+    }
+
+    /// A plugin that shares this one's compiled module, linker and settings but
+    /// has no instance yet: its first call instantiates afresh, so it sees none
+    /// of this plugin's vars or memory. Cheap (a few reference counts), so a
+    /// server can take one per request.
+    pub fn fresh(&self) -> Plugin {
+        Plugin {
+            engine: self.engine.clone(),
+            module: self.module.clone(),
+            custom: self.custom.clone(),
+            imports: self.imports.clone(),
+            shared: self.shared.clone(),
+            wasi: self.wasi,
+            fuel: self.fuel,
+            strict_memory: self.strict_memory,
+            diagnostics: MemoryDiagnostics::default(),
+            live: None,
+        }
+    }
+
+    /// The names of the module's exported functions, sorted.
+    pub fn functions(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .module
+            .exports()
+            .filter(|e| matches!(e.ty(), ExternType::Func(_)))
+            .map(|e| e.name().to_string())
+            .collect();
+        names.sort_unstable();
+        names
     }
 
     /// The kernel-memory diagnostics recorded since the last time they were taken
@@ -372,7 +403,7 @@ impl Plugin {
     /// Export `function` of the live instance (made now if there is none).
     fn live_func(&mut self, function: &str, deadline: Option<Instant>) -> Result<Func, Error> {
         if !self.function_exists(function) {
-            return Err(missing(&self.module, function));
+            return Err(missing(self, function));
         }
         let live = self.live(deadline)?;
         live.instance
@@ -546,13 +577,8 @@ fn classify(
     Err(Error::new(kind, message).with_backtrace(backtrace))
 }
 
-fn missing(module: &Module, function: &str) -> Error {
-    let mut names: Vec<&str> = module
-        .exports()
-        .filter(|e| matches!(e.ty(), ExternType::Func(_)))
-        .map(|e| e.name())
-        .collect();
-    names.sort_unstable();
+fn missing(plugin: &Plugin, function: &str) -> Error {
+    let names = plugin.functions();
     Error::new(
         ErrorKind::MissingExport,
         format!(

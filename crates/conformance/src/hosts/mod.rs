@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 pub use external::{Describe, External, HostToml};
 pub use polyplug::Polyplug;
 
-use crate::kv::KvStore;
 use crate::outcome::CallResult;
+use polyplug_host::KvStore;
 
 /// Everything a host needs to run one case on one artifact: the manifest, the
 /// calls, and the services (run-specific values already filled in).

@@ -1,11 +1,12 @@
-//! The key-value store behind the host-fns spec's `kv_read` / `kv_write` host
-//! functions (namespace `extism:host/user`, memory handles in and out). One store per
-//! case, so cases never see each other's keys.
+//! A key-value store behind the `kv_read` / `kv_write` host functions
+//! (namespace `extism:host/user`, memory handles in and out): the classic
+//! Extism host-function example. The conformance suite gives each host-fns case
+//! its own store; `polyplug serve` gives its plugins one for the server's life.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use polyplug_host::{CurrentPlugin, HostFunction, Val, ValType};
+use crate::{CurrentPlugin, HostFunction, Val, ValType};
 
 #[derive(Clone, Default)]
 pub struct KvStore(Arc<Mutex<BTreeMap<Vec<u8>, Vec<u8>>>>);
