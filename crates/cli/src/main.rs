@@ -1,11 +1,13 @@
 //! `polyplug`: run Extism plugins on the polyplug host from the command line
-//! (`call`) or over HTTP (`serve`).
+//! (`call`), over HTTP (`serve`), or under an xtp-test test plugin (`test`).
 //!
 //! Exit codes: 0 success, 1 the plugin call failed, 2 the module could not be
 //! loaded or a flag is wrong (clap uses 2 for usage errors too).
 
 mod call;
+mod module_info;
 mod serve;
+mod test;
 
 use std::process::ExitCode;
 
@@ -28,6 +30,8 @@ enum Command {
     Call(call::Call),
     /// Serve plugin functions over HTTP: POST /v1/plugins/{name}/{export}
     Serve(serve::Serve),
+    /// Run an xtp-test test plugin against a plugin: polyplug test PLUGIN.wasm --with TEST.wasm
+    Test(test::Test),
 }
 
 fn main() -> ExitCode {
@@ -35,5 +39,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Call(cmd) => cmd.run(),
         Command::Serve(cmd) => cmd.run(),
+        Command::Test(cmd) => cmd.run(),
     }
 }

@@ -345,7 +345,7 @@ fn load(found: &Found, settings: &Settings, engine: &Engine) -> Result<Served> {
     let stamp = Stamp::of(&found.path);
     let bytes = std::fs::read(&found.path)
         .with_context(|| format!("cannot read {}", found.path.display()))?;
-    let needs = needs(&bytes).with_context(|| {
+    let imports = crate::module_info::imports(&bytes).with_context(|| {
         format!(
             "{} is not a wasm module: serve .wasm build outputs",
             found.path.display()
@@ -375,10 +375,10 @@ fn load(found: &Found, settings: &Settings, engine: &Engine) -> Result<Served> {
     };
     let name = found.name.clone();
     let mut builder = Plugin::builder(engine, manifest)
-        .with_wasi(needs.wasi)
+        .with_wasi(imports.wasi)
         .with_log_level(settings.log_level)
         .with_logger(move |level, message| invoke::log_plugin(&name, level, message));
-    if needs.user {
+    if !imports.host.is_empty() {
         for f in settings.kv.host_functions() {
             builder = builder.with_host_function(f);
         }
@@ -399,34 +399,9 @@ fn load(found: &Found, settings: &Settings, engine: &Engine) -> Result<Served> {
         sha256,
         bytes: len,
         exports,
-        wasi: needs.wasi,
+        wasi: imports.wasi,
         limits,
         template: Mutex::new(template),
         stamp,
     })
-}
-
-/// Which import namespaces beyond the Extism kernel a module uses.
-#[derive(Default)]
-struct Needs {
-    /// WASI preview 1 (Go plugins and wasip1 builds).
-    wasi: bool,
-    /// User host functions: the server's kv_read / kv_write.
-    user: bool,
-}
-
-fn needs(bytes: &[u8]) -> Result<Needs> {
-    let mut needs = Needs::default();
-    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-        if let wasmparser::Payload::ImportSection(imports) = payload? {
-            for import in imports.into_imports() {
-                match import?.module {
-                    "wasi_snapshot_preview1" => needs.wasi = true,
-                    "extism:host/user" => needs.user = true,
-                    _ => {}
-                }
-            }
-        }
-    }
-    Ok(needs)
 }
