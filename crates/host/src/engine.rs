@@ -69,16 +69,17 @@ pub(crate) struct EngineInner {
     files: Mutex<HashMap<PathBuf, (FileStamp, [u8; 32])>>,
 }
 
-/// What changes when a file is rewritten.
+/// What changes when a file is rewritten: length, modification time, inode.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-struct FileStamp {
+pub struct FileStamp {
     len: u64,
     modified: Option<std::time::SystemTime>,
     inode: u64,
 }
 
 impl FileStamp {
-    fn of(path: &std::path::Path) -> Option<FileStamp> {
+    /// The file's stamp now; None when it cannot be read.
+    pub fn of(path: &std::path::Path) -> Option<FileStamp> {
         let meta = std::fs::metadata(path).ok()?;
         #[cfg(unix)]
         let inode = std::os::unix::fs::MetadataExt::ino(&meta);

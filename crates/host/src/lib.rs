@@ -42,7 +42,7 @@ mod sanitizer;
 mod wasi;
 
 pub use current_plugin::CurrentPlugin;
-pub use engine::{Engine, EngineConfig};
+pub use engine::{Engine, EngineConfig, FileStamp};
 pub use error::{Error, ErrorKind};
 pub use host_fns::HostFunction;
 pub use kv::KvStore;

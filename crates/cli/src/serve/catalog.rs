@@ -5,10 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
-use polyplug_host::{Engine, KvStore, LogLevel, Manifest, Plugin, Wasm};
+use polyplug_host::{Engine, FileStamp, KvStore, LogLevel, Manifest, Plugin, Wasm};
 use sha2::{Digest, Sha256};
 
 use super::invoke;
@@ -49,7 +48,7 @@ pub struct Served {
     /// held only to copy it).
     template: Mutex<Plugin>,
     /// None when the file changed while it was read: the next look loads it again.
-    stamp: Option<Stamp>,
+    stamp: Option<FileStamp>,
 }
 
 impl Served {
@@ -69,29 +68,6 @@ struct Found {
     source: String,
 }
 
-/// What changes when a file is rewritten.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-struct Stamp {
-    len: u64,
-    modified: Option<SystemTime>,
-    inode: u64,
-}
-
-impl Stamp {
-    fn of(path: &Path) -> Option<Stamp> {
-        let meta = std::fs::metadata(path).ok()?;
-        #[cfg(unix)]
-        let inode = std::os::unix::fs::MetadataExt::ino(&meta);
-        #[cfg(not(unix))]
-        let inode = 0;
-        Some(Stamp {
-            len: meta.len(),
-            modified: meta.modified().ok(),
-            inode,
-        })
-    }
-}
-
 pub type Plugins = Arc<BTreeMap<String, Arc<Served>>>;
 
 pub struct Catalog {
@@ -100,7 +76,7 @@ pub struct Catalog {
     engine: Engine,
     plugins: RwLock<Plugins>,
     /// Files whose current version failed to load, so the failure is logged once.
-    failed: Mutex<HashMap<PathBuf, Option<Stamp>>>,
+    failed: Mutex<HashMap<PathBuf, Option<FileStamp>>>,
 }
 
 impl Catalog {
@@ -153,7 +129,7 @@ impl Catalog {
         let current = self.all();
         let mut next: Option<BTreeMap<String, Arc<Served>>> = None;
         for f in found {
-            let stamp = Stamp::of(&f.path);
+            let stamp = FileStamp::of(&f.path);
             let old = current.get(&f.name);
             if old.is_some_and(|o| o.path == f.path && o.stamp.is_some() && o.stamp == stamp) {
                 continue;
@@ -206,7 +182,7 @@ impl Catalog {
         }
     }
 
-    fn fail_once(&self, path: &Path, stamp: Option<Stamp>, message: &str) {
+    fn fail_once(&self, path: &Path, stamp: Option<FileStamp>, message: &str) {
         let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
         if failed.get(path) != Some(&stamp) {
             eprintln!("polyplug serve: {message}");
@@ -342,7 +318,7 @@ fn toolchains(dir: &Path) -> HashMap<String, String> {
 }
 
 fn load(found: &Found, settings: &Settings, engine: &Engine) -> Result<Served> {
-    let stamp = Stamp::of(&found.path);
+    let stamp = FileStamp::of(&found.path);
     let bytes = std::fs::read(&found.path)
         .with_context(|| format!("cannot read {}", found.path.display()))?;
     let imports = crate::module_info::imports(&bytes).with_context(|| {
@@ -391,7 +367,7 @@ fn load(found: &Found, settings: &Settings, engine: &Engine) -> Result<Served> {
         .into_iter()
         .filter(|f| !f.starts_with('_'))
         .collect();
-    let stamp = stamp.filter(|s| Stamp::of(&found.path) == Some(*s));
+    let stamp = stamp.filter(|s| FileStamp::of(&found.path) == Some(*s));
     Ok(Served {
         name: found.name.clone(),
         path: found.path.clone(),
