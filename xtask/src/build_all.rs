@@ -58,6 +58,7 @@ impl Report {
 
 pub fn build_all(project: &Project, options: &Options) -> Result<Report> {
     let started = Instant::now();
+    let _lock = lock(&project.plugins_out())?;
     let langs = lang::select(&options.langs)?;
     let explicit = !options.langs.is_empty();
     let mut selected = discover(project, &langs, explicit)?;
@@ -346,4 +347,36 @@ fn finish(
     cache::store(&project.plugins_out(), plugin, key, &artifact)
         .map_err(|e| fail(format!("{e:#}")))?;
     Ok(artifact)
+}
+
+/// Holds target/plugins for this build-all: a second one at the same time
+/// says it waits, then runs after the first (so neither sees the other's
+/// half-written batch). The lock goes with the process, also when it is killed.
+fn lock(out: &std::path::Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(out).with_context(|| {
+        format!(
+            "cannot create {}: make it writable (or pass --root)",
+            out.display()
+        )
+    })?;
+    let path = out.join(".build-all.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the lock {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => return Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => eprintln!(
+            "build-all: another build-all is writing {}: waiting for it to finish",
+            out.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+    file.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(file)
 }

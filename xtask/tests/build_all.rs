@@ -264,3 +264,55 @@ fn the_build_std_strategy_builds_both_targets() {
     assert_eq!(entry(&manifest, "rust", "clock")["wasi"], true);
     assert_eq!(entry(&manifest, "rust", "add")["wasi"], false);
 }
+
+#[test]
+fn a_second_build_all_waits_for_the_first_and_says_so() {
+    let root = Root::new();
+    root.go_plugin("add", ADD_GO);
+    let out = root.path().join("target/plugins");
+    std::fs::create_dir_all(&out).unwrap();
+    // This test holds the lock a running build-all would hold.
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(out.join(".build-all.lock"))
+        .unwrap();
+    held.lock().unwrap();
+    let mut child = root.xtask_command(&["build-all"]);
+    let mut child = child.stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut seen = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("waiting for it to finish") {
+                let _ = tx.send(true);
+            }
+        }
+        let _ = tx.send(false);
+        seen
+    });
+    let waited = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .unwrap_or(false);
+    assert!(waited, "the second build-all did not say it waits");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it went on while the lock was held"
+    );
+    assert!(
+        !out.join("manifest.json").exists(),
+        "it wrote while the lock was held"
+    );
+    drop(held);
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    assert_eq!(names(&root.manifest()["artifacts"]), ["go/add"]);
+}

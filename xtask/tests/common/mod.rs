@@ -107,11 +107,17 @@ impl Root {
         self.xtask_with(args, |_| {})
     }
 
-    pub fn xtask_with(&self, args: &[&str], env: impl FnOnce(&mut Command)) -> Run {
+    /// `xtask --root ROOT ARGS`, not started yet.
+    pub fn xtask_command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
         cmd.arg("--root").arg(self.path()).args(args);
         cmd.env("POLYPLUG_WASM_BUILD_DIR", shared_build_dir());
         cmd.env_remove("POLYPLUG_ROOT");
+        cmd
+    }
+
+    pub fn xtask_with(&self, args: &[&str], env: impl FnOnce(&mut Command)) -> Run {
+        let mut cmd = self.xtask_command(args);
         env(&mut cmd);
         let Output {
             status,
