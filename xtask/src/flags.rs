@@ -83,6 +83,22 @@ xflags::xflags! {
         cmd gather {
             repeated dirs: PathBuf
         }
+
+        /// Start a new spec: fixtures/SPEC/spec.toml with one example case per
+        /// export, a plugin per language from its template (each export fails
+        /// with `not implemented: SPEC/EXPORT` until written), the plugin's
+        /// workspace entry and a docs/specs.md row. Refuses a spec that exists
+        /// and writes nothing then.
+        cmd new {
+            /// The spec's name: lowercase letters, digits and `-`, starting with a letter.
+            required spec: String
+            /// An export the spec calls: NAME (an Extism function) or NAME:raw (a
+            /// plain numeric export, as in raw-add); repeatable, at least one.
+            repeated --export export: String
+            /// Only a plugin in this language; the others are declared n/a in the
+            /// fixture ("not written yet"). Repeatable; default: every language.
+            repeated --lang lang: String
+        }
     }
 }
 // generated start
@@ -103,6 +119,7 @@ pub enum XtaskCmd {
     BenchHosts(BenchHosts),
     CiMatrix(CiMatrix),
     Gather(Gather),
+    New(New),
 }
 
 #[derive(Debug)]
@@ -142,6 +159,14 @@ pub struct CiMatrix {
 #[derive(Debug)]
 pub struct Gather {
     pub dirs: Vec<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct New {
+    pub spec: String,
+
+    pub export: Vec<String>,
+    pub lang: Vec<String>,
 }
 
 impl Xtask {

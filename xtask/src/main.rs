@@ -13,6 +13,7 @@ mod flags;
 mod gather;
 mod hosts;
 mod lang;
+mod new;
 mod progress;
 mod project;
 mod provision;
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
         XtaskCmd::BenchHosts(cmd) => cmd.run(&project),
         XtaskCmd::CiMatrix(cmd) => cmd.run(&project),
         XtaskCmd::Gather(cmd) => cmd.run(&project),
+        XtaskCmd::New(cmd) => cmd.run(&project),
     });
     exit(result)
 }

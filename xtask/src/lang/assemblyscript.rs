@@ -10,7 +10,8 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use super::{
-    command_failure, query, scrub_env, BuildContext, Built, Language, Plugin, Provision, Toolchain,
+    command_failure, fill, not_implemented, query, scrub_env, BuildContext, Built, Export,
+    Language, Plugin, Provision, Toolchain,
 };
 use crate::project::Project;
 
@@ -25,6 +26,15 @@ const APT: &[&str] = &["nodejs", "npm"];
 const INSTALL: &str = "install Node.js >= 20 with npm: run `cargo xtask setup`, or as root `apt-get install -y nodejs npm`";
 /// Written into node_modules after `npm ci`: the lock's hash it installed.
 const STAMP: &str = "node_modules/.polyplug-lock.sha256";
+/// Names an export's function cannot take: TypeScript's reserved words, and
+/// the template's own abort hook.
+const RESERVED: &[&str] = &[
+    "break", "case", "catch", "class", "const", "continue", "debugger", "default", "delete", "do",
+    "else", "enum", "export", "extends", "false", "finally", "for", "function", "if", "import",
+    "in", "instanceof", "new", "null", "return", "super", "switch", "this", "throw", "true",
+    "try", "typeof", "var", "void", "while", "with", "implements", "interface", "let", "package",
+    "private", "protected", "public", "static", "yield", "myAbort",
+];
 
 impl Language for AssemblyScript {
     fn name(&self) -> &'static str {
@@ -163,6 +173,37 @@ impl Language for AssemblyScript {
                     .and_then(|asc| build_one(ctx, &asc, plugin)),
             })
             .collect()
+    }
+
+    /// `plugins-assemblyscript/<spec>/index.ts` with its abort hook; it
+    /// imports the PDK only when an export uses the Extism ABI (as raw-add).
+    fn scaffold(&self, spec: &str, exports: &[Export]) -> Result<Vec<(PathBuf, String)>> {
+        let mut blocks = Vec::new();
+        for export in exports {
+            if RESERVED.contains(&export.name.as_str()) {
+                bail!(
+                    "export `{}` is reserved in AssemblyScript (a keyword, or the template's abort hook): pick another name",
+                    export.name
+                );
+            }
+            let template = if export.raw {
+                include_str!("assemblyscript/template/raw.ts.tmpl")
+            } else {
+                include_str!("assemblyscript/template/export.ts.tmpl")
+            };
+            let message = not_implemented(spec, &export.name);
+            blocks.push(fill(
+                template,
+                &[("name", &export.name), ("message", &message)],
+                &[],
+            ));
+        }
+        let index = fill(
+            include_str!("assemblyscript/template/index.ts.tmpl"),
+            &[("spec", spec), ("exports", blocks.join("\n").trim_end())],
+            &[("pdk", exports.iter().any(|e| !e.raw))],
+        );
+        Ok(vec![(Path::new(DIR).join(spec).join("index.ts"), index)])
     }
 }
 

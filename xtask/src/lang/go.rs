@@ -9,7 +9,8 @@ use anyhow::{bail, Context, Result};
 use walkdir::WalkDir;
 
 use super::{
-    command_failure, query, scrub_env, BuildContext, Built, Language, Plugin, Provision, Toolchain,
+    command_failure, fill, not_implemented, query, scrub_env, BuildContext, Built, Export,
+    Language, Plugin, Provision, Toolchain,
 };
 use crate::project::Project;
 
@@ -20,6 +21,18 @@ pub const LANGUAGE: &dyn Language = &Go;
 const MIN_MINOR: u32 = 24;
 const INSTALL: &str =
     "install Go >= 1.24 (or TinyGo) and put it on PATH; Debian's golang-go is too old";
+/// Names a plugin's function cannot take: Go's keywords and predeclared
+/// identifiers, `main` and `init`, and the PDK's package name.
+const TAKEN: &[&str] = &[
+    "break", "case", "chan", "const", "continue", "default", "defer", "else", "fallthrough",
+    "for", "func", "go", "goto", "if", "import", "interface", "map", "package", "range", "return",
+    "select", "struct", "switch", "type", "var", "any", "append", "bool", "byte", "cap", "clear",
+    "close", "comparable", "complex", "complex64", "complex128", "copy", "delete", "error",
+    "false", "float32", "float64", "imag", "int", "int8", "int16", "int32", "int64", "iota",
+    "len", "make", "max", "min", "new", "nil", "panic", "print", "println", "real", "recover",
+    "rune", "string", "true", "uint", "uint8", "uint16", "uint32", "uint64", "uintptr", "init",
+    "main", "pdk",
+];
 
 impl Language for Go {
     fn name(&self) -> &'static str {
@@ -185,6 +198,72 @@ impl Language for Go {
             })
             .collect()
     }
+
+    /// `plugins-tinygo/<spec>/main.go` in the module's layout; each export
+    /// is a Go function named in camel case (`count_vowels` -> `countVowels`)
+    /// behind its `//go:wasmexport` name.
+    fn scaffold(&self, spec: &str, exports: &[Export]) -> Result<Vec<(PathBuf, String)>> {
+        let mut blocks = Vec::new();
+        let mut functions: Vec<(String, &str)> = Vec::new();
+        for export in exports {
+            let function = function_name(&export.name);
+            if let Some((_, other)) = functions.iter().find(|(f, _)| *f == function) {
+                bail!(
+                    "exports `{other}` and `{}` would both be the Go function `{function}`: rename one",
+                    export.name
+                );
+            }
+            let template = if export.raw {
+                include_str!("go/template/raw.go.tmpl")
+            } else {
+                include_str!("go/template/export.go.tmpl")
+            };
+            let message = not_implemented(spec, &export.name);
+            blocks.push(fill(
+                template,
+                &[
+                    ("name", &export.name),
+                    ("function", &function),
+                    ("message", &message),
+                ],
+                &[],
+            ));
+            functions.push((function, &export.name));
+        }
+        let blocks = blocks.join("\n");
+        let main = fill(
+            include_str!("go/template/main.go.tmpl"),
+            &[("spec", spec), ("exports", blocks.trim_end())],
+            &[("pdk", exports.iter().any(|e| !e.raw))],
+        );
+        Ok(vec![(
+            Path::new(self.source_dir()).join(spec).join("main.go"),
+            main,
+        )])
+    }
+}
+
+/// The Go function behind an export: camel case, or `export` + the name
+/// where that is a name Go or the plugin already uses (`panic` -> `exportPanic`).
+fn function_name(export: &str) -> String {
+    let mut name = String::new();
+    for (i, part) in export.split('_').filter(|p| !p.is_empty()).enumerate() {
+        let mut chars = part.chars();
+        if let Some(first) = chars.next() {
+            if i == 0 {
+                name.push(first);
+            } else {
+                name.push(first.to_ascii_uppercase());
+            }
+            name.extend(chars);
+        }
+    }
+    if TAKEN.contains(&name.as_str()) {
+        let mut chars = name.chars();
+        let first = chars.next().map(|c| c.to_ascii_uppercase());
+        name = format!("export{}{}", first.unwrap_or_default(), chars.as_str());
+    }
+    name
 }
 
 fn build_one(
@@ -328,7 +407,17 @@ pub(crate) fn package_name(source: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::package_name;
+    use super::{function_name, package_name};
+
+    #[test]
+    fn exports_become_camel_case_functions_go_does_not_reserve() {
+        assert_eq!(function_name("count_vowels"), "countVowels");
+        assert_eq!(function_name("greet"), "greet");
+        assert_eq!(function_name("Echo_bytes_2"), "EchoBytes2");
+        assert_eq!(function_name("panic"), "exportPanic");
+        assert_eq!(function_name("main"), "exportMain");
+        assert_eq!(function_name("for"), "exportFor");
+    }
 
     #[test]
     fn reads_the_package_clause() {

@@ -6,10 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 use super::{
-    command_failure, scrub_env, BuildContext, Built, Language, Plugin, Provision, Toolchain,
+    command_failure, fill, not_implemented, scrub_env, BuildContext, Built, Export, Language,
+    Plugin, Provision, Toolchain,
 };
 use crate::project::Project;
 
@@ -30,6 +31,14 @@ const APT: &[&str] = &[
     "llvm-19",
     "libclang-rt-19-dev-wasm32",
     "wasi-libc",
+];
+/// JavaScript's reserved words, which cannot name a function (an export).
+const RESERVED: &[&str] = &[
+    "await", "break", "case", "catch", "class", "const", "continue", "debugger", "default",
+    "delete", "do", "else", "enum", "export", "extends", "false", "finally", "for", "function",
+    "if", "implements", "import", "in", "instanceof", "interface", "let", "new", "null",
+    "package", "private", "protected", "public", "return", "static", "super", "switch", "this",
+    "throw", "true", "try", "typeof", "var", "void", "while", "with", "yield",
 ];
 /// The engine's Rust without rustup's wasm32-wasip1 target: Debian's rustc
 /// building std from source.
@@ -218,6 +227,58 @@ impl Language for Js {
                     .and_then(|c| build_one(ctx, c, plugin)),
             })
             .collect()
+    }
+
+    /// `plugins-js/<spec>/index.js` and `index.d.ts`, in the extism-js layout.
+    fn scaffold(&self, spec: &str, exports: &[Export]) -> Result<Vec<(PathBuf, String)>> {
+        let (mut blocks, mut declarations) = (Vec::new(), String::new());
+        for export in exports {
+            if RESERVED.contains(&export.name.as_str()) {
+                bail!(
+                    "export `{}` is a JavaScript reserved word, which cannot name a function: pick another name",
+                    export.name
+                );
+            }
+            let (code, declaration) = if export.raw {
+                (
+                    include_str!("js/template/raw.js.tmpl"),
+                    include_str!("js/template/raw.d.ts.tmpl"),
+                )
+            } else {
+                (
+                    include_str!("js/template/export.js.tmpl"),
+                    include_str!("js/template/export.d.ts.tmpl"),
+                )
+            };
+            let message = not_implemented(spec, &export.name);
+            let values = [("name", export.name.as_str()), ("message", &message)];
+            blocks.push(fill(code, &values, &[]));
+            declarations.push_str(&fill(declaration, &values, &[]));
+        }
+        let names: Vec<&str> = exports.iter().map(|e| e.name.as_str()).collect();
+        let dir = Path::new(self.source_dir()).join(spec);
+        Ok(vec![
+            (
+                dir.join("index.js"),
+                fill(
+                    include_str!("js/template/index.js.tmpl"),
+                    &[
+                        ("spec", spec),
+                        ("exports", blocks.join("\n").trim_end()),
+                        ("names", &names.join(", ")),
+                    ],
+                    &[],
+                ),
+            ),
+            (
+                dir.join("index.d.ts"),
+                fill(
+                    include_str!("js/template/index.d.ts.tmpl"),
+                    &[("declarations", declarations.trim_end())],
+                    &[],
+                ),
+            ),
+        ])
     }
 }
 

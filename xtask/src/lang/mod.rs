@@ -1,6 +1,8 @@
 //! The languages build-all knows, behind one trait: each file in this folder
-//! detects its toolchain, finds its plugins and builds them. Adding a language
-//! is adding a file here (with `pub const LANGUAGE`) and its plugin folder:
+//! detects its toolchain, finds its plugins, builds them and scaffolds a new
+//! one from the templates in its own folder (`<name>/template/`). Adding a
+//! language is adding a file here (with `pub const LANGUAGE`), its templates
+//! and its plugin folder:
 //! build.rs declares every file in this folder as a module, and everything
 //! else (doctor, setup, the CI matrix, the manifest the suite reads) asks the
 //! trait. Nothing outside a language's own file names it.
@@ -91,6 +93,82 @@ pub trait Language: Sync {
     /// Builds a batch; returns, per plugin, the module the compiler wrote or
     /// the compiler's output explaining why it did not.
     fn build(&self, ctx: &BuildContext, toolchain: &Toolchain, batch: &[Plugin]) -> Vec<Built>;
+
+    /// The files of a new plugin for `spec` (paths relative to the root),
+    /// filled from this language's own templates (`lang/<name>/template/`):
+    /// it compiles, and every export fails with [`not_implemented`] until
+    /// someone writes it (a raw export, which has no error to report, traps
+    /// or returns a sentinel, as the language can). An error when the
+    /// language cannot name a function after one of the exports.
+    fn scaffold(&self, spec: &str, exports: &[Export]) -> Result<Vec<(PathBuf, String)>>;
+
+    /// Files that already exist and must change for a new plugin of `spec`
+    /// to build (a workspace's member list), with their new contents. Reads
+    /// only: `cargo xtask new` writes them once every check has passed.
+    fn register(&self, _project: &Project, _spec: &str) -> Result<Vec<(PathBuf, String)>> {
+        Ok(Vec::new())
+    }
+}
+
+/// One export of a new spec (`cargo xtask new --export NAME[:raw]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    pub name: String,
+    /// A plain numeric export without the Extism ABI, shaped like raw-add's
+    /// `add(i32, i32) -> i32`.
+    pub raw: bool,
+}
+
+/// The error every scaffolded export fails with until it is written.
+pub fn not_implemented(spec: &str, export: &str) -> String {
+    format!("not implemented: {spec}/{export}")
+}
+
+/// Fills a template from `lang/<name>/template/`. `{{key}}` is replaced by
+/// its value; a line holding only `{{#flag}}` or `{{^flag}}` opens a section
+/// kept when the flag is set (or, for `^`, not set), closed by a line holding
+/// `{{/flag}}`. A key or flag the caller did not give is a bug in the
+/// template: the scaffold tests fill every template and would panic here.
+pub fn fill(template: &str, values: &[(&str, &str)], flags: &[(&str, bool)]) -> String {
+    let flag = |name: &str| match flags.iter().find(|(key, _)| *key == name) {
+        Some((_, set)) => *set,
+        None => panic!("template section `{name}` has no flag"),
+    };
+    let mut kept = String::new();
+    let mut open: Vec<bool> = Vec::new();
+    for line in template.split_inclusive('\n') {
+        let tag = line.trim();
+        let inner = tag.strip_prefix("{{").and_then(|t| t.strip_suffix("}}"));
+        match inner.and_then(|t| t.split_at_checked(1)) {
+            Some(("#", name)) => open.push(flag(name)),
+            Some(("^", name)) => open.push(!flag(name)),
+            Some(("/", _)) => {
+                open.pop()
+                    .expect("a template closes a section it never opened");
+            }
+            _ if open.iter().all(|&keep| keep) => kept.push_str(line),
+            _ => {}
+        }
+    }
+    assert!(open.is_empty(), "a template leaves a section open");
+    let mut out = String::with_capacity(kept.len());
+    let mut rest = kept.as_str();
+    while let Some(start) = rest.find("{{") {
+        let end = rest[start..]
+            .find("}}")
+            .map(|e| start + e)
+            .expect("a template has an unclosed `{{`");
+        let key = &rest[start + 2..end];
+        let value = match values.iter().find(|(k, _)| *k == key) {
+            Some((_, value)) => *value,
+            None => panic!("template key `{key}` has no value"),
+        };
+        out.push_str(&rest[..start]);
+        out.push_str(value);
+        rest = &rest[end + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// What detection found for one language.
@@ -243,4 +321,59 @@ pub fn command_failure(what: &str, out: &std::process::Output) -> String {
         }
     }
     msg
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::*;
+
+    #[test]
+    fn fill_replaces_keys_and_keeps_sections_by_flag() {
+        let template =
+            "a {{x}} b\n{{#on}}\nkept {{y}}\n{{/on}}\n{{^on}}\ndropped\n{{/on}}\nend ${z}\n";
+        let out = fill(template, &[("x", "1"), ("y", "2")], &[("on", true)]);
+        assert_eq!(out, "a 1 b\nkept 2\nend ${z}\n");
+        let out = fill(template, &[("x", "1"), ("y", "2")], &[("on", false)]);
+        assert_eq!(out, "a 1 b\ndropped\nend ${z}\n");
+    }
+
+    #[test]
+    #[should_panic(expected = "template key `nope` has no value")]
+    fn fill_refuses_an_unknown_key() {
+        fill("{{nope}}", &[], &[]);
+    }
+
+    /// Every language's templates fill without a leftover placeholder, for
+    /// every mix of exports, and name each export's not-implemented message.
+    #[test]
+    fn every_language_scaffolds_every_mix_of_exports() {
+        let abi = Export {
+            name: "do_it".into(),
+            raw: false,
+        };
+        let raw = Export {
+            name: "sum".into(),
+            raw: true,
+        };
+        for exports in [vec![abi.clone()], vec![raw.clone()], vec![abi, raw]] {
+            for lang in all() {
+                let files = lang.scaffold("new-spec", &exports).unwrap();
+                assert!(!files.is_empty(), "{}", lang.name());
+                let text: String = files.iter().map(|(_, t)| t.as_str()).collect();
+                assert!(!text.contains("{{"), "{}: {text}", lang.name());
+                for export in &exports {
+                    let message = not_implemented("new-spec", &export.name);
+                    assert!(text.contains(&message), "{}: {text}", lang.name());
+                }
+                for (path, _) in &files {
+                    assert!(
+                        path.starts_with(lang.source_dir()),
+                        "{}: {}",
+                        lang.name(),
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
 }

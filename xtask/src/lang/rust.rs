@@ -11,8 +11,8 @@ use anyhow::{bail, Context, Result};
 use cargo_metadata::{diagnostic::DiagnosticLevel, Message, MetadataCommand};
 
 use super::{
-    command_failure, leaked_env, query, scrub_env, BuildContext, Built, Language, Plugin,
-    Provision, Toolchain,
+    command_failure, fill, leaked_env, not_implemented, query, scrub_env, BuildContext, Built,
+    Export, Language, Plugin, Provision, Toolchain,
 };
 use crate::project::Project;
 
@@ -33,6 +33,16 @@ const APT: &[&str] = &[
 ];
 /// Forces a strategy (`target` or `build-std`) instead of picking the best one.
 const STRATEGY_ENV: &str = "POLYPLUG_RUST_STRATEGY";
+/// Words that cannot name a function (an export) or a crate (a spec): Rust's
+/// keywords, and the standard library's crates for the crate name.
+const KEYWORDS: &[&str] = &[
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
+    "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "Self", "static", "struct", "super", "trait", "true", "try", "type",
+    "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+const STD_CRATES: &[&str] = &["alloc", "core", "proc_macro", "std", "test"];
 
 impl Language for Rust {
     fn name(&self) -> &'static str {
@@ -220,6 +230,142 @@ impl Language for Rust {
         }
         built
     }
+
+    /// A crate `plugins-rust/<spec>/` named after the spec, on extism-pdk
+    /// unless every export is raw (then, like raw-add, without it).
+    fn scaffold(&self, spec: &str, exports: &[Export]) -> Result<Vec<(PathBuf, String)>> {
+        let crate_name = spec.replace('-', "_");
+        if KEYWORDS.contains(&crate_name.as_str()) || STD_CRATES.contains(&crate_name.as_str()) {
+            bail!("`{spec}` cannot name a Rust crate (a keyword or a standard library crate): pick another spec name");
+        }
+        let mut blocks = Vec::new();
+        for export in exports {
+            if KEYWORDS.contains(&export.name.as_str()) {
+                bail!(
+                    "export `{}` is a Rust keyword, which cannot name a function: pick another name",
+                    export.name
+                );
+            }
+            let template = if export.raw {
+                include_str!("rust/template/raw.rs.tmpl")
+            } else {
+                include_str!("rust/template/export.rs.tmpl")
+            };
+            let message = not_implemented(spec, &export.name);
+            blocks.push(fill(
+                template,
+                &[("name", &export.name), ("message", &message)],
+                &[],
+            ));
+        }
+        let blocks = blocks.join("\n");
+        let pdk = [("pdk", exports.iter().any(|e| !e.raw))];
+        let dir = Path::new(self.source_dir()).join(spec);
+        Ok(vec![
+            (
+                dir.join("Cargo.toml"),
+                fill(
+                    include_str!("rust/template/Cargo.toml.tmpl"),
+                    &[("spec", spec)],
+                    &pdk,
+                ),
+            ),
+            (
+                dir.join("src/lib.rs"),
+                fill(
+                    include_str!("rust/template/lib.rs.tmpl"),
+                    &[("spec", spec), ("exports", blocks.trim_end())],
+                    &pdk,
+                ),
+            ),
+        ])
+    }
+
+    /// The crate joins plugins-rust/Cargo.toml's `members`, kept sorted.
+    fn register(&self, project: &Project, spec: &str) -> Result<Vec<(PathBuf, String)>> {
+        let relative = Path::new(self.source_dir()).join("Cargo.toml");
+        let manifest = project.root.join(&relative);
+        let text = std::fs::read_to_string(&manifest).with_context(|| {
+            format!(
+                "cannot read {}: the Rust plugins need their workspace",
+                relative.display()
+            )
+        })?;
+        // A crate in another folder may already implement the spec.
+        for entry in std::fs::read_dir(project.root.join(self.source_dir()))?.flatten() {
+            let crate_manifest = entry.path().join("Cargo.toml");
+            let Ok(source) = std::fs::read_to_string(&crate_manifest) else {
+                continue;
+            };
+            let declared = toml::from_str::<toml::Table>(&source).ok().and_then(|t| {
+                let spec = t.get("package")?.get("metadata")?.get("polyplug")?.get("spec")?;
+                spec.as_str().map(str::to_owned)
+            });
+            if declared.as_deref() == Some(spec) {
+                bail!(
+                    "{} already implements spec `{spec}`",
+                    project.display_path(&crate_manifest)
+                );
+            }
+        }
+        let edited = add_member(&text, spec)
+            .with_context(|| format!("cannot add `{spec}` to {}", relative.display()))?;
+        Ok(vec![(relative, edited)])
+    }
+}
+
+/// `text` (a workspace Cargo.toml) with `member` in `[workspace] members`,
+/// the list written one member a line and sorted.
+fn add_member(text: &str, member: &str) -> Result<String> {
+    let table: toml::Table = toml::from_str(text).context("it is not valid TOML")?;
+    let members: Vec<String> = table
+        .get("workspace")
+        .and_then(|w| w.get("members"))
+        .and_then(|m| m.as_array())
+        .context("it has no `[workspace] members = [...]` list")?
+        .iter()
+        .filter_map(|m| m.as_str().map(str::to_owned))
+        .collect();
+    if members.iter().any(|m| m == member) {
+        bail!("`{member}` is already a member");
+    }
+    // The list's text: from `members` to its closing bracket (member names
+    // hold no `]`), replaced as a whole.
+    let start = text
+        .split_inclusive('\n')
+        .scan(0, |offset, line| {
+            let at = *offset;
+            *offset += line.len();
+            Some((at, line))
+        })
+        .find(|(_, line)| {
+            line.trim_start()
+                .strip_prefix("members")
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|(at, _)| at)
+        .context("cannot find the line starting `members =`")?;
+    let end = text[start..]
+        .find(']')
+        .map(|e| start + e + 1)
+        .context("the members list has no closing `]`")?;
+    let mut all = members;
+    all.push(member.to_owned());
+    all.sort();
+    let mut list = String::from("members = [\n");
+    for m in &all {
+        list.push_str(&format!("    {m:?},\n"));
+    }
+    list.push(']');
+    let edited = format!("{}{list}{}", &text[..start], &text[end..]);
+    let check: toml::Table = toml::from_str(&edited).context("the edit broke the TOML")?;
+    let listed = check["workspace"]["members"]
+        .as_array()
+        .is_some_and(|m| m.iter().any(|m| m.as_str() == Some(member)));
+    if !listed {
+        bail!("the edit did not list `{member}`");
+    }
+    Ok(edited)
 }
 
 fn build_target(
@@ -526,6 +672,57 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("letters, digits"), "{err}");
+    }
+
+    #[test]
+    fn a_new_member_is_listed_in_order() {
+        let text = "# plugins\n[workspace]\nresolver = \"2\"\nmembers = [\n    \"alpha\",\n    \"gamma\",\n]\n\n[profile.release]\nopt-level = \"s\"\n";
+        assert_eq!(
+            add_member(text, "beta").unwrap(),
+            "# plugins\n[workspace]\nresolver = \"2\"\nmembers = [\n    \"alpha\",\n    \"beta\",\n    \"gamma\",\n]\n\n[profile.release]\nopt-level = \"s\"\n"
+        );
+        let one_line = "[workspace]\nmembers = [\"b\", \"c\"]\n";
+        assert_eq!(
+            add_member(one_line, "a").unwrap(),
+            "[workspace]\nmembers = [\n    \"a\",\n    \"b\",\n    \"c\",\n]\n"
+        );
+        let err = add_member(one_line, "b").unwrap_err().to_string();
+        assert!(err.contains("already a member"), "{err}");
+        let err = add_member("[package]\nname = \"x\"\n", "a")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no `[workspace] members"), "{err}");
+    }
+
+    #[test]
+    fn register_lists_the_crate_unless_one_implements_the_spec_already() {
+        let hello = format!("{CDYLIB}[package.metadata.polyplug]\nspec = \"hello\"\n");
+        let (_dir, project) = workspace(&[("hello-plugin", &hello)]);
+        let edits = Rust.register(&project, "new-one").unwrap();
+        assert_eq!(edits.len(), 1);
+        assert_eq!(edits[0].0, Path::new("plugins-rust/Cargo.toml"));
+        assert!(
+            edits[0].1.contains("\"hello-plugin\",\n    \"new-one\",\n]"),
+            "{}",
+            edits[0].1
+        );
+        let err = Rust.register(&project, "hello").unwrap_err().to_string();
+        assert!(
+            err.contains("plugins-rust/hello-plugin/Cargo.toml already implements spec `hello`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_keyword_is_no_export_or_crate_name() {
+        let export = |name: &str| Export {
+            name: name.into(),
+            raw: false,
+        };
+        let err = Rust.scaffold("ok", &[export("type")]).unwrap_err().to_string();
+        assert!(err.contains("export `type` is a Rust keyword"), "{err}");
+        let err = Rust.scaffold("std", &[export("f")]).unwrap_err().to_string();
+        assert!(err.contains("cannot name a Rust crate"), "{err}");
     }
 
     #[test]
