@@ -64,6 +64,24 @@ xflags::xflags! {
             optional --no-suite
         }
 
+        /// Measure `polyplug serve` against a server on the official Go SDK
+        /// written the way its docs recommend (bench/serve-go: one compiled
+        /// plugin per artifact, a fresh instance per request), both serving
+        /// the same `count-vowels` and `bytes` artifacts: wrk's requests/s and
+        /// p50/p99 latency at 1, 16 and 64 connections, and each server's RSS
+        /// after 10^3 and 10^5 calls. Needs wrk. Prints Markdown tables with
+        /// ratios (docs/bench.md keeps them).
+        cmd bench-serve {
+            /// The language whose artifacts are served (default: the first in
+            /// the manifest's order, the first `doctor` lists).
+            optional --lang lang: String
+            /// Seconds per wrk run (default 10).
+            optional --seconds seconds: u32
+            /// Serve with this polyplug binary instead of building
+            /// target/release/polyplug (e.g. an older build, to compare).
+            optional --polyplug polyplug: PathBuf
+        }
+
         /// Print the CI job matrix as JSON for `fromJSON`: one job per language
         /// that has plugins, per OS its toolchain runs on, per shard, with the
         /// setup each needs (used by .github/workflows/conformance.yml).
@@ -117,6 +135,7 @@ pub enum XtaskCmd {
     BuildAll(BuildAll),
     Conformance(Conformance),
     BenchHosts(BenchHosts),
+    BenchServe(BenchServe),
     CiMatrix(CiMatrix),
     Gather(Gather),
     New(New),
@@ -147,6 +166,13 @@ pub struct Conformance;
 #[derive(Debug)]
 pub struct BenchHosts {
     pub no_suite: bool,
+}
+
+#[derive(Debug)]
+pub struct BenchServe {
+    pub lang: Option<String>,
+    pub seconds: Option<u32>,
+    pub polyplug: Option<PathBuf>,
 }
 
 #[derive(Debug)]

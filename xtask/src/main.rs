@@ -4,6 +4,7 @@
 
 mod artifact;
 mod bench_hosts;
+mod bench_serve;
 mod build_all;
 mod cache;
 mod ci_matrix;
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         XtaskCmd::BuildAll(cmd) => cmd.run(&project),
         XtaskCmd::Conformance(_) => conformance::run(&project, Vec::new()),
         XtaskCmd::BenchHosts(cmd) => cmd.run(&project),
+        XtaskCmd::BenchServe(cmd) => cmd.run(&project),
         XtaskCmd::CiMatrix(cmd) => cmd.run(&project),
         XtaskCmd::Gather(cmd) => cmd.run(&project),
         XtaskCmd::New(cmd) => cmd.run(&project),
