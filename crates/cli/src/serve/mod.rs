@@ -164,6 +164,10 @@ async fn serve(app: Arc<routes::App>, listen: &str, concurrency: usize, queue: u
             let _ = tokio::task::spawn_blocking(move || catalog.refresh()).await;
         }
     });
+    // Answers go out at once, not held back for more bytes (Nagle).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let served = axum::serve(listener, routes::router(app))
         .with_graceful_shutdown(shutdown())
         .await;
