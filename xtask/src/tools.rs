@@ -10,7 +10,6 @@ use std::sync::OnceLock;
 
 use anyhow::{bail, Context, Result};
 
-use crate::lang::{command_failure, scrub_env};
 use crate::project::Project;
 
 #[derive(Clone)]
@@ -46,21 +45,7 @@ pub fn build(project: &Project) -> Result<Tools> {
 fn build_now(project: &Project) -> Result<Tools> {
     let workspace = workspace(project);
     let target = workspace.join("target");
-    let sh = xshell::Shell::new()?;
-    sh.change_dir(&workspace);
-    let shown = "`cargo build --workspace --bins`";
-    let out = scrub_env(
-        sh.cmd("cargo")
-            .args(["build", "-q", "--workspace", "--bins"]),
-    )
-    .env("CARGO_TARGET_DIR", &target)
-    .quiet()
-    .ignore_status()
-    .output()
-    .with_context(|| format!("cannot run {shown}: is cargo on PATH?"))?;
-    if !out.status.success() {
-        bail!("{}", command_failure(shown, &out));
-    }
+    cargo_with_progress(&workspace, &target)?;
     let bin = |name: &str| {
         target
             .join("debug")
@@ -70,4 +55,87 @@ fn build_now(project: &Project) -> Result<Tools> {
         conformance: bin("polyplug-conformance"),
         js: bin("polyplug-js"),
     })
+}
+
+/// `cargo build --workspace --bins`, telling the user what it does: cold, it
+/// compiles wasmtime and takes minutes. cargo's JSON messages say which crates
+/// it compiled; a line goes out every few seconds (redrawn on a terminal).
+fn cargo_with_progress(workspace: &Path, target: &Path) -> Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let shown = "`cargo build --workspace --bins`";
+    let mut cmd = Command::new("cargo");
+    cmd.args([
+        "build",
+        "--workspace",
+        "--bins",
+        "--message-format=json-render-diagnostics",
+    ])
+    .current_dir(workspace)
+    .env("CARGO_TARGET_DIR", target)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    for key in crate::lang::leaked_env() {
+        cmd.env_remove(key);
+    }
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot run {shown}: is cargo on PATH?"))?;
+    // Drained on its own thread so a chatty compile never blocks on a full pipe.
+    let stderr = child.stderr.take().map(|mut e| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut e, &mut text);
+            text
+        })
+    });
+    let tty = std::io::stderr().is_terminal();
+    let started = Instant::now();
+    let mut last = started;
+    let mut built = 0usize;
+    for line in std::io::BufReader::new(child.stdout.take().expect("piped")).lines() {
+        let Ok(line) = line else { break };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if msg["reason"] != "compiler-artifact" || msg["fresh"] != false {
+            continue;
+        }
+        built += 1;
+        if last.elapsed() < Duration::from_secs(if tty { 0 } else { 10 }) && built > 1 {
+            continue;
+        }
+        last = Instant::now();
+        let name = msg["target"]["name"].as_str().unwrap_or("?");
+        let status = format!(
+            "tools: compiling the workspace's tools (suite runner, JS compiler) with cargo: {built} crates, now {name} ({} s)",
+            started.elapsed().as_secs()
+        );
+        let mut err = std::io::stderr().lock();
+        let _ = if tty {
+            write!(err, "\r\x1b[2K{status}")
+        } else {
+            writeln!(err, "{status}")
+        };
+    }
+    let status = child
+        .wait()
+        .with_context(|| format!("cannot wait for {shown}"))?;
+    let errors = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
+    if built > 0 {
+        if tty {
+            eprint!("\r\x1b[2K");
+        }
+        eprintln!(
+            "tools: compiled {built} crates in {} s",
+            started.elapsed().as_secs()
+        );
+    }
+    if !status.success() {
+        bail!("{shown} failed ({status}):\n{}", errors.trim_end());
+    }
+    Ok(())
 }

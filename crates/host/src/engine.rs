@@ -52,7 +52,10 @@ pub(crate) struct Flavor {
     linker: Linker<CurrentPlugin>,
     /// Made on first use: linking WASI costs a new engine time most plugins never need.
     wasi_linker: OnceLock<Result<Linker<CurrentPlugin>, Error>>,
-    modules: Mutex<HashMap<[u8; 32], Module>>,
+    /// Compiled modules by sha256. A cell is inserted before compiling, so
+    /// threads asking for the same module at once wait for one compile
+    /// instead of each compiling it (the suite's first cases all start together).
+    modules: Mutex<HashMap<[u8; 32], Arc<OnceLock<Result<Module, Error>>>>>,
     /// The kernel accessor module, compiled (or loaded from the disk cache) when
     /// the first instance is made.
     accessor: OnceLock<Result<Accessor, Error>>,
@@ -156,7 +159,7 @@ impl Engine {
             if let Some(sha) = known {
                 wasm.check_hash(&sha)?;
                 let modules = flavor.modules.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(m) = modules.get(&sha) {
+                if let Some(Ok(m)) = modules.get(&sha).and_then(|cell| cell.get()) {
                     return Ok(m.clone());
                 }
             }
@@ -189,14 +192,27 @@ impl Engine {
 
     /// Compiles `wasm` (binary or WAT text), or takes it from the memory or disk cache.
     fn module(&self, flavor: &Flavor, wasm: &[u8], sha: [u8; 32]) -> Result<Module, Error> {
-        if let Some(m) = flavor
+        let cell = flavor
             .modules
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&sha)
-        {
-            return Ok(m.clone());
+            .entry(sha)
+            .or_default()
+            .clone();
+        let result = cell.get_or_init(|| self.compile(flavor, wasm, sha)).clone();
+        if result.is_err() {
+            // A failure is not kept: the same bytes fail again with a fresh message.
+            flavor
+                .modules
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&sha);
         }
+        result
+    }
+
+    /// Deserializes `wasm` from the disk cache, or compiles it and stores it there.
+    fn compile(&self, flavor: &Flavor, wasm: &[u8], sha: [u8; 32]) -> Result<Module, Error> {
         let key = format!("{}-{}", hex(&sha), flavor.fingerprint);
         let cached = self
             .inner
@@ -231,11 +247,6 @@ impl Engine {
                 m
             }
         };
-        flavor
-            .modules
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(sha, module.clone());
         Ok(module)
     }
 }

@@ -175,6 +175,26 @@ const VARS: &str = r#"
 "#;
 
 #[test]
+fn a_fresh_copy_shares_the_module_but_not_the_instance() {
+    let engine = engine();
+    let mut a = builder(&engine, VARS, |m| m).build().unwrap();
+    a.call("remember", b"mine").unwrap();
+    let mut copy = a.fresh();
+    assert_eq!(
+        copy.call("recall", b"").unwrap(),
+        b"",
+        "a fresh copy starts without vars"
+    );
+    copy.call("remember", b"theirs").unwrap();
+    assert_eq!(
+        a.call("recall", b"").unwrap(),
+        b"mine",
+        "nor does it touch the original's"
+    );
+    assert_eq!(copy.functions(), ["boom", "forget", "recall", "remember"]);
+}
+
+#[test]
 fn vars_persist_on_one_instance_and_never_leak() {
     let engine = engine();
     let mut a = builder(&engine, VARS, |m| m).build().unwrap();

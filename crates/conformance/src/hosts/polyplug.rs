@@ -1,48 +1,24 @@
 //! polyplug-host as a host, in process: a fresh Plugin per case on one shared
 //! Engine, logs captured by level, the kernel-memory sanitizer always on.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use polyplug_host::{Engine, LogLevel, Manifest, Plugin, Val, Wasm};
 
 use super::{CasePlan, Host, RawCall, RawRun, Skip};
 use crate::outcome::CallResult;
 
+/// The engine compiles each module once, however many cases ask for it at the
+/// same time (the others wait for that compile).
 pub struct Polyplug {
     engine: Engine,
-    /// One gate per artifact: the first case to need a module compiles it while
-    /// the others wait, instead of every thread compiling the same module at once.
-    compiled: Mutex<HashMap<PathBuf, Arc<OnceLock<()>>>>,
 }
 
 impl Polyplug {
     pub fn new() -> anyhow::Result<Polyplug> {
         let engine =
             Engine::new().map_err(|e| anyhow::anyhow!("cannot create the wasmtime engine: {e}"))?;
-        Ok(Polyplug {
-            engine,
-            compiled: Mutex::default(),
-        })
-    }
-
-    /// Puts the artifact's compiled module in the engine's cache. Errors are left
-    /// for the case's own build to report.
-    fn compile_once(&self, path: &Path, wasi: bool) {
-        let gate = self
-            .compiled
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(path.to_owned())
-            .or_default()
-            .clone();
-        gate.get_or_init(|| {
-            let manifest = Manifest::new(Wasm::file(path));
-            let _ = Plugin::builder(&self.engine, manifest)
-                .with_wasi(wasi)
-                .build();
-        });
+        Ok(Polyplug { engine })
     }
 }
 
@@ -60,7 +36,6 @@ impl Host for Polyplug {
     }
 
     fn run(&self, plan: &CasePlan) -> Result<RawRun, Skip> {
-        self.compile_once(&plan.wasm, plan.wasi);
         let mut manifest = Manifest::new(Wasm::file(&plan.wasm));
         for (k, v) in &plan.config {
             manifest = manifest.with_config(k.clone(), v.clone());
