@@ -46,6 +46,9 @@ impl Default for EngineConfig {
     }
 }
 
+/// A module being compiled (empty) or compiled (or failed to).
+type ModuleCell = OnceLock<Result<Module, Error>>;
+
 /// One wasmtime engine with its linkers and caches.
 pub(crate) struct Flavor {
     pub engine: wasmtime::Engine,
@@ -55,7 +58,7 @@ pub(crate) struct Flavor {
     /// Compiled modules by sha256. A cell is inserted before compiling, so
     /// threads asking for the same module at once wait for one compile
     /// instead of each compiling it (the suite's first cases all start together).
-    modules: Mutex<HashMap<[u8; 32], Arc<OnceLock<Result<Module, Error>>>>>,
+    modules: Mutex<HashMap<[u8; 32], Arc<ModuleCell>>>,
     /// The kernel accessor module, compiled (or loaded from the disk cache) when
     /// the first instance is made.
     accessor: OnceLock<Result<Accessor, Error>>,
