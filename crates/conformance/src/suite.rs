@@ -171,6 +171,23 @@ impl Suite {
         Ok((ready, not_ready))
     }
 
+    /// Each artifact the jobs run, once, largest first: its path and whether
+    /// it links WASI.
+    fn modules(&self, jobs: &[(&Spec, &Case, &str, &dyn Host)]) -> Vec<(PathBuf, bool)> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut modules: Vec<(PathBuf, bool)> = jobs
+            .iter()
+            .filter_map(|(spec, _, lang, _)| self.artifacts.find(&spec.name, lang))
+            .map(|a| (self.artifacts.absolute(a), a.wasi))
+            .filter(|(path, _)| seen.insert(path.clone()) && path.is_file())
+            .collect();
+        // Largest first: the big modules start early and the cores finish together.
+        modules.sort_by_cached_key(|(path, _)| {
+            std::cmp::Reverse(std::fs::metadata(path).map_or(0, |m| m.len()))
+        });
+        modules
+    }
+
     pub fn run(&self, filter: &Filter) -> anyhow::Result<Results> {
         let started = Instant::now();
         let langs = self.langs(filter);
@@ -186,6 +203,10 @@ impl Suite {
                     .flat_map(move |l| hosts.iter().map(move |h| (s, c, l.as_str(), h.as_ref())))
             })
             .collect();
+        let modules = self.modules(&jobs);
+        for host in &hosts {
+            prepare(host.as_ref(), &modules);
+        }
         let slots: Vec<Mutex<Option<CellResult>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
         // Longest first, so a slow case does not start last and hold up the whole run;
         // results still come out in fixture order.
@@ -421,5 +442,44 @@ mod tests {
             expected.sort();
             assert_eq!(seen, expected, "{count} shards");
         }
+    }
+}
+
+/// Lets `host` get its modules ready before the cases start, saying how far
+/// it is every 2 s once it has taken that long (cached modules take less).
+fn prepare(host: &dyn Host, modules: &[(PathBuf, bool)]) {
+    let started = Instant::now();
+    let ready = AtomicUsize::new(0);
+    let shown = Mutex::new(started);
+    let total = modules.len();
+    let name = host.name().to_string();
+    host.prepare(modules, &|path: &Path| {
+        let n = ready.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut last = shown.lock().unwrap_or_else(|p| p.into_inner());
+        if last.elapsed().as_secs() >= 2 {
+            *last = Instant::now();
+            eprintln!(
+                "suite: compiling {total} modules for {name} ({n}/{total} ready, {})",
+                module_label(path)
+            );
+        }
+    });
+    if started.elapsed().as_secs() >= 2 {
+        eprintln!(
+            "suite: {total} modules ready for {name} in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+/// `<lang>/<spec>.wasm` of an artifact path.
+fn module_label(path: &Path) -> String {
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match path.parent().and_then(|p| p.file_name()) {
+        Some(dir) => format!("{}/{file}", dir.to_string_lossy()),
+        None => file,
     }
 }

@@ -74,6 +74,11 @@ pub trait Host: Send + Sync {
 
     /// Runs the case, or says why it did not.
     fn run(&self, plan: &CasePlan) -> Result<RawRun, Skip>;
+
+    /// Gets ready to run these modules (path, whether it links WASI) before any
+    /// case starts, e.g. compiles them, calling `done` with each module's label
+    /// as it is ready. Errors are left for the cases to report.
+    fn prepare(&self, _modules: &[(PathBuf, bool)], _done: &(dyn Fn(&Path) + Sync)) {}
 }
 
 /// A host found in `hosts/`, ready or not.

@@ -1,6 +1,8 @@
 //! polyplug-host as a host, in process: a fresh Plugin per case on one shared
 //! Engine, logs captured by level, the kernel-memory sanitizer always on.
 
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use polyplug_host::{Engine, LogLevel, Manifest, Plugin, Val, Wasm};
@@ -33,6 +35,27 @@ impl Host for Polyplug {
 
     fn unsupported(&self, _imports: &[String], _raw: bool) -> Option<String> {
         None
+    }
+
+    /// Compiles every module up front on every core (or loads it from the
+    /// disk cache), so cases start with their modules ready.
+    fn prepare(&self, modules: &[(PathBuf, bool)], done: &(dyn Fn(&Path) + Sync)) {
+        let next = AtomicUsize::new(0);
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        std::thread::scope(|scope| {
+            for _ in 0..workers.min(modules.len()) {
+                scope.spawn(|| {
+                    while let Some((path, wasi)) = modules.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        let manifest = Manifest::new(Wasm::file(path));
+                        let _ = Plugin::builder(&self.engine, manifest)
+                            .with_wasi(*wasi)
+                            .build();
+                        done(path);
+                    }
+                });
+            }
+        });
     }
 
     fn run(&self, plan: &CasePlan) -> Result<RawRun, Skip> {
