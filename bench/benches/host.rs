@@ -74,6 +74,16 @@ mod polyplug {
         fresh_from_file(b, Engine::with_config(config).unwrap());
     }
 
+    /// What `polyplug serve` does per request: a fresh copy of a loaded plugin
+    /// (shared module, new store and instance from the pool), one call.
+    #[divan::bench]
+    fn fresh_copy_call_pooling(b: Bencher) {
+        let config = EngineConfig { cache_dir: None, pooling: true, ..EngineConfig::default() };
+        let engine = Engine::with_config(config).unwrap();
+        let template = Plugin::builder(&engine, manifest()).build().unwrap();
+        b.bench_local(|| template.fresh().call("echo", black_box(SMALL)).unwrap());
+    }
+
     fn fresh_from_file(b: Bencher, engine: Engine) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plugin.wasm");
