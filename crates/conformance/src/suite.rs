@@ -328,11 +328,22 @@ pub fn evaluate(
     let mut problems = check_expectations(case, &run);
     let file = snapshot_file(&spec.dir, &spec.name, &case.name);
     match std::fs::read_to_string(&file) {
-        Err(_) => problems.push(format!(
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => problems.push(format!(
             "no snapshot {}: run `cargo test -p polyplug-conformance` and accept it with `cargo insta review`\n{}",
             file.display(),
             indent(&rendered)
         )),
+        // There but not readable: a broken checkout, not a new case; it is
+        // neither compared nor replaced.
+        Err(e) => {
+            cell.status = CellStatus::Error;
+            cell.detail = format!(
+                "cannot read the snapshot {}: {e}: make it a readable UTF-8 file again (`git checkout -- {}`)",
+                file.display(),
+                file.display()
+            );
+            return cell;
+        }
         Ok(text) => match SnapFile::parse(&text) {
             Err(e) => problems.push(format!("{}: {e}", file.display())),
             Ok(snap) if !snap.matches(&rendered) => problems.push(format!(

@@ -210,6 +210,36 @@ fn a_missing_snapshot_fails_without_being_written() {
 }
 
 #[test]
+fn an_unreadable_snapshot_is_an_error_naming_it_and_is_left_alone() {
+    let repo = Repo::new(&[("rust", "Hello, Alice!")]);
+    let file = repo.path().join("fixtures/hello/snapshots/hello__plain.snap");
+    // Root reads any file whatever its mode: a folder in its place cannot be read.
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    let (code, out, _) = repo.run(&["--case", "plain"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("ERROR hello::plain::rust"), "{out}");
+    assert!(
+        out.contains("cannot read the snapshot") && out.contains("hello__plain.snap") && out.contains("git checkout"),
+        "{out}"
+    );
+    assert!(file.is_dir(), "the unreadable snapshot was replaced");
+    assert!(!out.contains("no snapshot"), "{out}");
+}
+
+#[test]
+fn a_fixture_deleted_since_the_build_is_reported_and_nothing_is_written() {
+    let repo = Repo::new(&[("rust", "Hello, Alice!")]);
+    let before = snapshot_files(&repo);
+    std::fs::remove_file(repo.path().join("fixtures/hello/spec.toml")).unwrap();
+    let (code, out, err) = repo.run(&[]);
+    assert_ne!(code, 0, "stdout: {out}\nstderr: {err}");
+    let shown = format!("{out}{err}");
+    assert!(shown.contains("hello"), "{shown}");
+    assert_eq!(snapshot_files(&repo), before, "nothing is written");
+}
+
+#[test]
 fn broken_fixtures_are_reported_with_file_and_line_and_the_rest_runs() {
     let repo = Repo::new(&[("rust", "Hello, Alice!")]);
     repo.write(
