@@ -212,7 +212,9 @@ fn a_missing_snapshot_fails_without_being_written() {
 #[test]
 fn an_unreadable_snapshot_is_an_error_naming_it_and_is_left_alone() {
     let repo = Repo::new(&[("rust", "Hello, Alice!")]);
-    let file = repo.path().join("fixtures/hello/snapshots/hello__plain.snap");
+    let file = repo
+        .path()
+        .join("fixtures/hello/snapshots/hello__plain.snap");
     // Root reads any file whatever its mode: a folder in its place cannot be read.
     std::fs::remove_file(&file).unwrap();
     std::fs::create_dir(&file).unwrap();
@@ -220,7 +222,9 @@ fn an_unreadable_snapshot_is_an_error_naming_it_and_is_left_alone() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("ERROR hello::plain::rust"), "{out}");
     assert!(
-        out.contains("cannot read the snapshot") && out.contains("hello__plain.snap") && out.contains("git checkout"),
+        out.contains("cannot read the snapshot")
+            && out.contains("hello__plain.snap")
+            && out.contains("git checkout"),
         "{out}"
     );
     assert!(file.is_dir(), "the unreadable snapshot was replaced");
