@@ -40,6 +40,7 @@ mod manifest;
 mod plugin;
 mod sanitizer;
 mod wasi;
+pub mod xtp;
 
 pub use current_plugin::CurrentPlugin;
 pub use engine::{Engine, EngineConfig, FileStamp};

@@ -2,7 +2,6 @@
 //! `xtp:test/harness`) against a plugin on polyplug-host, offline. One line per
 //! assertion, a summary, exit 1 on any failure; `--format junit` for CI.
 
-mod harness;
 mod mock_host;
 mod report;
 
@@ -11,6 +10,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use polyplug_host::xtp::{self, Harness, PluginUnderTest};
 use polyplug_host::{Engine, Manifest, Plugin, Wasm};
 
 use crate::module_info;
@@ -91,39 +91,27 @@ impl Test {
             (None, None) => None,
         };
         let plugin = self.plugin_under_test(&engine)?;
-        let harness = harness::Harness::new(plugin, mock_input);
+        let harness = Harness::new(Box::new(PluginUnderTest::new(plugin)), mock_input);
 
         let imports = read_imports(&self.with)?;
-        if let Some(other) = imports
-            .host
-            .iter()
-            .find(|i| i.namespace != harness::NAMESPACE)
-        {
+        if let Some(other) = imports.host.iter().find(|i| i.namespace != xtp::NAMESPACE) {
             bail!(
                 "the test plugin {} imports `{}`.`{}`: a test plugin may import only {} (and the Extism kernel, WASI)",
                 self.with.display(),
                 other.namespace,
                 other.name,
-                harness::NAMESPACE
-            );
-        }
-        let manifest = Manifest::new(Wasm::file(&self.with)).with_timeout_ms(self.test_timeout);
-        let mut builder = Plugin::builder(&engine, manifest).with_wasi(imports.wasi);
-        for f in harness.functions() {
-            builder = builder.with_host_function(f);
-        }
-        let mut test = builder
-            .build()
-            .with_context(|| format!("cannot load the test plugin {}", self.with.display()))?;
-        if !test.function_exists("test") {
-            bail!(
-                "the test plugin {} has no export `test` (it exports {}): an xtp-test test exports `test`",
-                self.with.display(),
-                test.functions().join(", ")
+                xtp::NAMESPACE
             );
         }
         let started = Instant::now();
-        let test_error = test.call("test", b"").err().map(|e| e.to_string());
+        let test_error = xtp::run_test(
+            &engine,
+            Wasm::file(&self.with),
+            imports.wasi,
+            self.test_timeout,
+            &harness,
+        )
+        .with_context(|| format!("cannot run the test plugin {}", self.with.display()))?;
         Ok(Outcome {
             suite: stem(&self.with),
             record: harness.take_record(),

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::harness::{Assertion, Record};
+use polyplug_host::xtp::{Assertion, Record};
 
 /// The outcome of one test plugin against one plugin.
 pub struct Outcome {

@@ -1,12 +1,16 @@
-//! `xtp:test/harness`, as the xtp-test libraries import it: the test plugin
-//! calls the plugin under test, times it, asserts, groups and resets. Every
-//! value crosses as an Extism memory handle in the test plugin's memory.
+//! Tests as plugins: `xtp:test/harness`, as the xtp-test libraries import it.
+//! A test plugin exports `test`; through the harness it calls the plugin under
+//! test, times it, asserts, groups and resets. Every value crosses as an
+//! Extism memory handle in the test plugin's memory. The plugin under test is
+//! anything behind [`UnderTest`]: a polyplug [`Plugin`] ([`PluginUnderTest`]),
+//! or another runtime (the conformance suite drives the official ones).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use anyhow::Context;
-use polyplug_host::{CurrentPlugin, Error, ErrorKind, HostFunction, Plugin, Val, ValType};
+
+use crate::{CurrentPlugin, Engine, Error, ErrorKind, HostFunction, Manifest, Plugin, Val, ValType, Wasm};
 
 pub const NAMESPACE: &str = "xtp:test/harness";
 
@@ -27,11 +31,47 @@ pub struct Record {
     pub failed_calls: Vec<String>,
 }
 
-struct State {
-    /// The plugin under test, never called itself: `reset` takes a fresh copy.
+/// The plugin a test exercises: calls go to one instance (vars persist) until
+/// `reset` makes a fresh one.
+pub trait UnderTest: Send {
+    fn call(&mut self, export: &str, input: &[u8]) -> Result<Vec<u8>, Error>;
+    fn reset(&mut self) -> Result<(), Error>;
+    /// The exports a test may call, to name the ones it calls that do not exist.
+    fn exports(&self) -> Vec<String>;
+}
+
+/// A polyplug plugin under test: `reset` is a [`Plugin::fresh`] copy.
+pub struct PluginUnderTest {
     template: Plugin,
-    /// The instance calls go to; vars persist across calls until `reset`.
     current: Plugin,
+}
+
+impl PluginUnderTest {
+    pub fn new(plugin: Plugin) -> PluginUnderTest {
+        PluginUnderTest {
+            current: plugin.fresh(),
+            template: plugin,
+        }
+    }
+}
+
+impl UnderTest for PluginUnderTest {
+    fn call(&mut self, export: &str, input: &[u8]) -> Result<Vec<u8>, Error> {
+        self.current.call(export, input)
+    }
+
+    fn reset(&mut self) -> Result<(), Error> {
+        self.current = self.template.fresh();
+        Ok(())
+    }
+
+    fn exports(&self) -> Vec<String> {
+        self.template.functions()
+    }
+}
+
+struct State {
+    under: Box<dyn UnderTest>,
     mock_input: Option<Vec<u8>>,
     group: Option<String>,
     record: Record,
@@ -41,10 +81,9 @@ struct State {
 pub struct Harness(Arc<Mutex<State>>);
 
 impl Harness {
-    pub fn new(plugin: Plugin, mock_input: Option<Vec<u8>>) -> Harness {
+    pub fn new(under: Box<dyn UnderTest>, mock_input: Option<Vec<u8>>) -> Harness {
         Harness(Arc::new(Mutex::new(State {
-            current: plugin.fresh(),
-            template: plugin,
+            under,
             mock_input,
             group: None,
             record: Record::default(),
@@ -95,14 +134,11 @@ impl Harness {
             Ok(())
         });
         let h = self.clone();
-        let reset = HostFunction::new("reset", [], [], move |_, _, _| {
-            h.reset();
-            Ok(())
-        });
+        let reset = HostFunction::new("reset", [], [], move |_, _, _| Ok(h.reset()?));
         let h = self.clone();
         let group = HostFunction::new("group", [I64], [], move |p, args, _| {
             let name = string(p, args, 0)?;
-            h.reset();
+            h.reset()?;
             h.state().group = Some(name);
             Ok(())
         });
@@ -124,10 +160,10 @@ impl Harness {
     /// A fresh instance of the plugin under test. It also ends the current
     /// group: xtp-test's `group(name, f)` is reset, group, f, reset, so what
     /// follows a group is asserted outside it.
-    fn reset(&self) {
+    fn reset(&self) -> Result<(), Error> {
         let mut s = self.state();
-        s.current = s.template.fresh();
         s.group = None;
+        s.under.reset()
     }
 
     /// Calls the plugin under test: its output (None when the call failed, as
@@ -135,8 +171,9 @@ impl Harness {
     /// not have stops the test with a message naming it.
     fn call(&self, name: &str, input: &[u8]) -> anyhow::Result<(Option<Vec<u8>>, u64)> {
         let mut s = self.state();
-        if !s.template.function_exists(name) {
-            let exports = s.template.functions().join(", ");
+        let exports = s.under.exports();
+        if !exports.iter().any(|e| e == name) {
+            let exports = exports.join(", ");
             return Err(Error::new(
                 ErrorKind::MissingExport,
                 format!(
@@ -146,7 +183,7 @@ impl Harness {
             .into());
         }
         let started = Instant::now();
-        let result = s.current.call(name, input);
+        let result = s.under.call(name, input);
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         match result {
             Ok(output) => Ok((Some(output), nanos)),
@@ -176,4 +213,32 @@ fn bytes(p: &CurrentPlugin, args: &[Val], i: usize) -> anyhow::Result<Vec<u8>> {
 
 fn string(p: &CurrentPlugin, args: &[Val], i: usize) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&bytes(p, args, i)?).into_owned())
+}
+
+/// Runs the test plugin `test` (its `test` export) against the harness's
+/// plugin under test, on `engine`. Ok(None) when `test` returned success,
+/// Ok(Some(why)) when it failed; Err when the test plugin cannot be loaded or
+/// has no `test` export.
+pub fn run_test(
+    engine: &Engine,
+    test: Wasm,
+    wasi: bool,
+    timeout_ms: u64,
+    harness: &Harness,
+) -> Result<Option<String>, Error> {
+    let mut builder = Plugin::builder(engine, Manifest::new(test).with_timeout_ms(timeout_ms)).with_wasi(wasi);
+    for f in harness.functions() {
+        builder = builder.with_host_function(f);
+    }
+    let mut plugin = builder.build()?;
+    if !plugin.function_exists("test") {
+        return Err(Error::new(
+            ErrorKind::MissingExport,
+            format!(
+                "the test plugin has no export `test` (it exports {}): an xtp-test test exports `test`",
+                plugin.functions().join(", ")
+            ),
+        ));
+    }
+    Ok(plugin.call("test", b"").err().map(|e| e.to_string()))
 }
