@@ -38,6 +38,27 @@ pub struct Spec {
     /// Language -> reason, for the whole spec.
     pub na: BTreeMap<String, String>,
     pub cases: Vec<Case>,
+    /// Test plugins (xtp-test) that run against every language's artifact.
+    pub xtp_tests: Vec<XtpTest>,
+}
+
+/// One `[[xtp_test]]`: the test plugin in tests-plugins/<plugin>/ (it exports
+/// `test` and imports `xtp:test/harness`), run against each artifact of the
+/// spec on each host; every assertion it makes is a result of its own.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct XtpTest {
+    pub plugin: String,
+    /// What the test's `mock_input()` returns.
+    #[serde(default)]
+    pub mock_input: Option<String>,
+}
+
+impl XtpTest {
+    /// The name its results go under: `xtp-<plugin>`.
+    pub fn case_name(&self) -> String {
+        format!("xtp-{}", self.plugin)
+    }
 }
 
 impl Spec {

@@ -28,10 +28,13 @@ pub mod report;
 mod runner;
 mod snapfile;
 mod suite;
+pub mod xtp;
 
 pub use artifacts::{Artifact, ArtifactFailure, Artifacts, LanguageInfo};
 pub use equivalence::{check_equivalence, Equivalence};
-pub use fixture::{Call, Case, Compare, Divergence, Expect, MessageCheck, Spec, KNOWN_CATEGORIES};
+pub use fixture::{
+    Call, Case, Compare, Divergence, Expect, MessageCheck, Spec, XtpTest, KNOWN_CATEGORIES,
+};
 pub use hosts::Skip;
 pub use http_server::HttpServer;
 pub use loader::{load_fixtures, LoadError, Loaded};

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
-use crate::fixture::{Call, Case, Compare, Expect, MessageCheck, Spec, KNOWN_CATEGORIES};
+use crate::fixture::{Call, Case, Compare, Expect, MessageCheck, Spec, XtpTest, KNOWN_CATEGORIES};
 use crate::input::{Input, InputSource};
 
 /// A fixture problem, located as precisely as the TOML parser allows.
@@ -54,6 +54,9 @@ struct SpecHeader {
     description: Option<String>,
     #[serde(default)]
     na: BTreeMap<String, String>,
+    /// `[[xtp_test]]`: test plugins from tests-plugins/ run against each artifact.
+    #[serde(default)]
+    xtp_test: Vec<XtpTest>,
 }
 
 #[derive(Deserialize)]
@@ -251,6 +254,7 @@ pub(crate) fn parse_spec(
             SpecHeader {
                 description: None,
                 na: BTreeMap::new(),
+                xtp_test: Vec::new(),
             }
         }
     };
@@ -300,6 +304,18 @@ pub(crate) fn parse_spec(
             Err(m) => errors.push(err_at(Some(span), format!("case `{case_name}`: {m}"))),
         }
     }
+    for t in &header.xtp_test {
+        let folder = dir.join("../../tests-plugins").join(&t.plugin);
+        if !folder.join("Cargo.toml").is_file() {
+            errors.push(err_at(
+                None,
+                format!(
+                    "[[xtp_test]] plugin `{}`: there is no tests-plugins/{}/Cargo.toml: write the test plugin there, or fix the name",
+                    t.plugin, t.plugin
+                ),
+            ));
+        }
+    }
     if cases.is_empty() && errors.is_empty() {
         errors.push(err_at(
             None,
@@ -313,6 +329,7 @@ pub(crate) fn parse_spec(
         description: header.description,
         na: header.na,
         cases,
+        xtp_tests: header.xtp_test,
     };
     (Some(spec), errors)
 }

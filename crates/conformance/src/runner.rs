@@ -52,14 +52,12 @@ impl Runner {
         &self.artifacts
     }
 
-    /// Runs `case` on `lang`'s artifact on `host`.
-    pub fn run_case(
+    /// `lang`'s artifact of `spec` and its path, or why there is none.
+    fn artifact(
         &self,
         spec: &Spec,
-        case: &Case,
         lang: &str,
-        host: &dyn Host,
-    ) -> Result<CaseRun, Skip> {
+    ) -> Result<(&crate::artifacts::Artifact, std::path::PathBuf), Skip> {
         let artifact = self
             .artifacts
             .find(&spec.name, lang)
@@ -71,6 +69,46 @@ impl Runner {
                 path.display()
             )));
         }
+        Ok((artifact, path))
+    }
+
+    /// A plan that loads `lang`'s artifact of `spec` with no case settings and
+    /// no calls (a session makes them), and the artifact's exports.
+    pub fn plan_for_export_calls(
+        &self,
+        spec: &Spec,
+        lang: &str,
+        host: &dyn Host,
+        timeout_ms: u64,
+    ) -> Result<(CasePlan, Vec<String>), Skip> {
+        let (artifact, path) = self.artifact(spec, lang)?;
+        if let Some(why) = host.unsupported(&artifact.env_imports(), false) {
+            return Err(Skip::Unsupported(why));
+        }
+        let plan = CasePlan {
+            wasm: path,
+            wasi: artifact.wasi,
+            config: Default::default(),
+            allowed_hosts: Vec::new(),
+            allowed_path: None,
+            timeout_ms,
+            max_pages: None,
+            log_level: "info".into(),
+            kv: None,
+            calls: Vec::new(),
+        };
+        Ok((plan, artifact.exports.clone()))
+    }
+
+    /// Runs `case` on `lang`'s artifact on `host`.
+    pub fn run_case(
+        &self,
+        spec: &Spec,
+        case: &Case,
+        lang: &str,
+        host: &dyn Host,
+    ) -> Result<CaseRun, Skip> {
+        let (artifact, path) = self.artifact(spec, lang)?;
         for call in &case.calls {
             if !artifact.exports.is_empty() && !artifact.exports.contains(&call.export) {
                 return Err(Skip::Cannot(format!(

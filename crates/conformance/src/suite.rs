@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::artifacts::Artifacts;
 use crate::equivalence::{check_equivalence, Equivalence};
-use crate::fixture::{Case, Expect, Spec};
+use crate::fixture::{Case, Expect, Spec, XtpTest};
 use crate::hosts::Skip;
 use crate::hosts::{self, Host};
 use crate::loader::{load_fixtures, LoadError};
@@ -56,6 +56,16 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// Test plugins run with the first shard, and when no case filter excludes them.
+    fn wants_xtp(&self, spec: &Spec, test: &XtpTest) -> bool {
+        (self.specs.is_empty() || self.specs.contains(&spec.name))
+            && self.shard.is_none_or(|s| s.index == 1)
+            && (self.cases.is_empty()
+                || self.cases.iter().any(|c| {
+                    *c == test.case_name() || *c == format!("{}::{}", spec.name, test.case_name())
+                }))
+    }
+
     fn wants_case(&self, spec: &Spec, case: &Case) -> bool {
         (self.specs.is_empty() || self.specs.contains(&spec.name))
             && (self.cases.is_empty()
@@ -232,6 +242,22 @@ impl Suite {
             .into_iter()
             .filter_map(|s| s.into_inner().unwrap_or_else(|p| p.into_inner()))
             .collect();
+        for spec in &self.specs {
+            for test in spec.xtp_tests.iter().filter(|t| filter.wants_xtp(spec, t)) {
+                for lang in &langs {
+                    for host in &hosts {
+                        cells.extend(crate::xtp::evaluate(
+                            &runner,
+                            &self.root,
+                            spec,
+                            test,
+                            lang,
+                            host.as_ref(),
+                        ));
+                    }
+                }
+            }
+        }
         if filter.deny_warnings {
             for cell in &mut cells {
                 if cell.status == CellStatus::Pass && !cell.warnings.is_empty() {
@@ -398,6 +424,45 @@ fn indent(s: &str) -> String {
     s.lines().map(|l| format!("    {l}\n")).collect()
 }
 
+/// Lets `host` get its modules ready before the cases start, saying how far
+/// it is every 2 s once it has taken that long (cached modules take less).
+fn prepare(host: &dyn Host, modules: &[(PathBuf, bool)]) {
+    let started = Instant::now();
+    let ready = AtomicUsize::new(0);
+    let shown = Mutex::new(started);
+    let total = modules.len();
+    let name = host.name().to_string();
+    host.prepare(modules, &|path: &Path| {
+        let n = ready.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut last = shown.lock().unwrap_or_else(|p| p.into_inner());
+        if last.elapsed().as_secs() >= 2 {
+            *last = Instant::now();
+            eprintln!(
+                "suite: compiling {total} modules for {name} ({n}/{total} ready, {})",
+                module_label(path)
+            );
+        }
+    });
+    if started.elapsed().as_secs() >= 2 {
+        eprintln!(
+            "suite: {total} modules ready for {name} in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+/// `<lang>/<spec>.wasm` of an artifact path.
+fn module_label(path: &Path) -> String {
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match path.parent().and_then(|p| p.file_name()) {
+        Some(dir) => format!("{}/{file}", dir.to_string_lossy()),
+        None => file,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,44 +518,5 @@ mod tests {
             expected.sort();
             assert_eq!(seen, expected, "{count} shards");
         }
-    }
-}
-
-/// Lets `host` get its modules ready before the cases start, saying how far
-/// it is every 2 s once it has taken that long (cached modules take less).
-fn prepare(host: &dyn Host, modules: &[(PathBuf, bool)]) {
-    let started = Instant::now();
-    let ready = AtomicUsize::new(0);
-    let shown = Mutex::new(started);
-    let total = modules.len();
-    let name = host.name().to_string();
-    host.prepare(modules, &|path: &Path| {
-        let n = ready.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut last = shown.lock().unwrap_or_else(|p| p.into_inner());
-        if last.elapsed().as_secs() >= 2 {
-            *last = Instant::now();
-            eprintln!(
-                "suite: compiling {total} modules for {name} ({n}/{total} ready, {})",
-                module_label(path)
-            );
-        }
-    });
-    if started.elapsed().as_secs() >= 2 {
-        eprintln!(
-            "suite: {total} modules ready for {name} in {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
-    }
-}
-
-/// `<lang>/<spec>.wasm` of an artifact path.
-fn module_label(path: &Path) -> String {
-    let file = path
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    match path.parent().and_then(|p| p.file_name()) {
-        Some(dir) => format!("{}/{file}", dir.to_string_lossy()),
-        None => file,
     }
 }

@@ -20,7 +20,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use polyplug_conformance::hosts::{self, Host, IN_PROCESS};
 use polyplug_conformance::{
     check_equivalence, check_expectations, evaluate, load_fixtures, render_snapshot, snapshot_name,
-    Artifacts, Case, CaseRun, CellResult, CellStatus, Runner, Skip, Spec,
+    Artifacts, Case, CaseRun, CellResult, CellStatus, Runner, Skip, Spec, XtpTest,
 };
 
 fn main() -> ExitCode {
@@ -62,8 +62,12 @@ fn main() -> ExitCode {
         runner: OnceLock::new(),
         runs: Mutex::default(),
     });
+    let mut specs_with_tests = Vec::new();
     for spec in loaded.specs {
         let spec = Arc::new(spec);
+        if !spec.xtp_tests.is_empty() {
+            specs_with_tests.push(spec.clone());
+        }
         for case in 0..spec.cases.len() {
             let mut ran = Vec::new();
             for lang in &langs {
@@ -98,7 +102,62 @@ fn main() -> ExitCode {
             }
         }
     }
+    // Test plugins: one trial per test x language x host; it fails with every
+    // assertion that failed, by name.
+    for spec in &specs_with_tests {
+        for test in &spec.xtp_tests {
+            for lang in &langs {
+                for host in &host_names {
+                    let name = format!("{}::{}::{}::{}", spec.name, test.case_name(), lang, host);
+                    let (ctx, spec, test, lang, host, root) = (
+                        ctx.clone(),
+                        spec.clone(),
+                        test.clone(),
+                        lang.clone(),
+                        host.clone(),
+                        root.clone(),
+                    );
+                    trials.push(Trial::test(name, move || {
+                        check_xtp(&ctx, &root, &spec, &test, &lang, &host)
+                    }));
+                }
+            }
+        }
+    }
     libtest_mimic::run(&args, trials).exit_code()
+}
+
+fn check_xtp(
+    ctx: &Ctx,
+    root: &Path,
+    spec: &Spec,
+    test: &XtpTest,
+    lang: &str,
+    host: &str,
+) -> Result<(), Failed> {
+    let runner = ctx.runner()?;
+    let cells = polyplug_conformance::xtp::evaluate(runner, root, spec, test, lang, ctx.host(host));
+    let mut failed = Vec::new();
+    for cell in &cells {
+        match cell.status {
+            CellStatus::Pass => {}
+            CellStatus::Na | CellStatus::Unsupported | CellStatus::Diverges => {
+                eprintln!(
+                    "{}: {}",
+                    cell.status.as_str(),
+                    cell.reason.clone().unwrap_or_default()
+                );
+            }
+            CellStatus::Fail | CellStatus::Error => {
+                failed.push(format!("{}: {}", cell.case, cell.detail));
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("\n").into())
+    }
 }
 
 type RunResult = Arc<OnceLock<Result<CaseRun, String>>>;

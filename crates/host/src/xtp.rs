@@ -10,7 +10,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::{CurrentPlugin, Engine, Error, ErrorKind, HostFunction, Manifest, Plugin, Val, ValType, Wasm};
+use crate::{
+    CurrentPlugin, Engine, Error, ErrorKind, HostFunction, Manifest, Plugin, Val, ValType, Wasm,
+};
 
 pub const NAMESPACE: &str = "xtp:test/harness";
 
@@ -226,7 +228,8 @@ pub fn run_test(
     timeout_ms: u64,
     harness: &Harness,
 ) -> Result<Option<String>, Error> {
-    let mut builder = Plugin::builder(engine, Manifest::new(test).with_timeout_ms(timeout_ms)).with_wasi(wasi);
+    let mut builder =
+        Plugin::builder(engine, Manifest::new(test).with_timeout_ms(timeout_ms)).with_wasi(wasi);
     for f in harness.functions() {
         builder = builder.with_host_function(f);
     }

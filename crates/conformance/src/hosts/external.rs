@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::driver::{b64, expand, program, unb64, Driver};
 pub use polyplug_suite_args::HostToml;
 
-use super::{CasePlan, Host, RawCall, RawRun, Skip};
+use super::{CasePlan, Host, RawCall, RawRun, Session, Skip};
 use crate::outcome::CallResult;
 
 /// A driver gets this long beyond the case's own timeout to answer a call.
@@ -119,6 +119,114 @@ fn no_host_calls(name: &str, _: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, String> {
     Err(format!("no host function `{name}` outside a call"))
 }
 
+/// The `load` request for a plan.
+fn load_request(plan: &CasePlan) -> Value {
+    let host_functions: Vec<Value> = plan
+        .kv
+        .as_ref()
+        .map(|kv| {
+            kv.signatures()
+                .iter()
+                .map(|(name, params, results)| {
+                    json!({"namespace": "extism:host/user", "name": name,
+                           "params": params, "results": results})
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let allowed_paths: BTreeMap<String, String> = plan
+        .allowed_path
+        .iter()
+        .map(|(dir, guest)| (dir.display().to_string(), guest.clone()))
+        .collect();
+    json!({
+        "op": "load", "wasm": plan.wasm.display().to_string(), "wasi": plan.wasi,
+        "config": plan.config, "allowed_hosts": plan.allowed_hosts,
+        "allowed_paths": allowed_paths, "timeout_ms": plan.timeout_ms,
+        "max_pages": plan.max_pages, "log_level": plan.log_level,
+        "host_functions": host_functions,
+    })
+}
+
+/// The host functions a plan provides (the kv store), served for a driver.
+fn serve_for(
+    plan: &CasePlan,
+) -> impl FnMut(&str, Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>, String> + '_ {
+    move |name: &str, args: Vec<Vec<u8>>| match &plan.kv {
+        Some(kv) => kv.serve(name, args),
+        None => Err(format!("this case provides no host function `{name}`")),
+    }
+}
+
+/// A driver with the plan's plugin loaded; `reset` loads it again.
+struct DriverSession<'a> {
+    driver: &'a mut Driver,
+    plan: &'a CasePlan,
+    load: Value,
+    host: &'a str,
+    /// Why the driver broke, once it has: every later call fails with it.
+    broken: Option<String>,
+}
+
+impl Session for DriverSession<'_> {
+    fn call(&mut self, export: &str, input: &[u8]) -> CallResult {
+        if let Some(why) = &self.broken {
+            return CallResult::Error {
+                category: "trap".into(),
+                message: why.clone(),
+            };
+        }
+        let timeout = Duration::from_millis(self.plan.timeout_ms) + SLACK;
+        let req = json!({"op": "call", "export": export, "input_b64": b64(input)});
+        let r = match self
+            .driver
+            .request(&req, timeout, &mut serve_for(self.plan))
+        {
+            Ok(r) => r,
+            Err(broke) => {
+                self.broken = Some(broke.clone());
+                return CallResult::Error {
+                    category: "trap".into(),
+                    message: broke,
+                };
+            }
+        };
+        if let Some(what) = unsupported(&r) {
+            return CallResult::Error {
+                category: "unsupported".into(),
+                message: format!("{}: {what}", self.host),
+            };
+        }
+        if r["ok"] != true {
+            return failure(&r);
+        }
+        match unb64(&r["output_b64"]) {
+            Ok(out) => CallResult::Output(out),
+            Err(e) => CallResult::Error {
+                category: "trap".into(),
+                message: format!("the {} driver sent a bad output: {e}", self.host),
+            },
+        }
+    }
+
+    fn reset(&mut self) -> Result<(), String> {
+        let r = self
+            .driver
+            .request(&self.load, LOAD_TIMEOUT, &mut serve_for(self.plan));
+        match r {
+            Ok(r) if r["ok"] == true => Ok(()),
+            Ok(r) => Err(format!(
+                "the {} driver could not load the plugin again: {r}",
+                self.host
+            )),
+            Err(broke) => {
+                self.broken = Some(broke.clone());
+                Err(broke)
+            }
+        }
+    }
+}
+
 /// A response's failure as a call result: `error` or `unsupported`.
 /// What a response says the host cannot do, if it answered `unsupported`.
 fn unsupported(r: &Value) -> Option<String> {
@@ -186,39 +294,50 @@ impl Host for External {
         None
     }
 
+    fn session(
+        &self,
+        plan: &CasePlan,
+        drive: &mut dyn FnMut(&mut dyn Session),
+    ) -> Result<(), Skip> {
+        let name = self.toml.name.clone();
+        let outcome = self.with_driver(|d| {
+            let load = load_request(plan);
+            let r = d.request(&load, LOAD_TIMEOUT, &mut serve_for(plan))?;
+            if let Some(what) = unsupported(&r) {
+                return Ok(Err(Skip::Unsupported(format!("{name}: {what}"))));
+            }
+            if r["ok"] != true {
+                return Ok(Err(Skip::Cannot(format!(
+                    "{name} could not load {}: {r}",
+                    plan.wasm.display()
+                ))));
+            }
+            let mut session = DriverSession {
+                driver: d,
+                plan,
+                load,
+                host: &name,
+                broken: None,
+            };
+            drive(&mut session);
+            if let Some(broke) = session.broken {
+                return Err(broke);
+            }
+            d.request(&json!({"op": "unload"}), LOAD_TIMEOUT, &mut serve_for(plan))?;
+            Ok(Ok(()))
+        });
+        match outcome {
+            Ok(result) => result,
+            Err(broke) => Err(Skip::Cannot(broke)),
+        }
+    }
+
     fn run(&self, plan: &CasePlan) -> Result<RawRun, Skip> {
         // The outer error: the driver broke (it is dropped); the inner one: it
         // answered `unsupported` (it stays in the pool).
         let outcome = self.with_driver(|d| {
-            let host_functions: Vec<Value> = plan
-                .kv
-                .as_ref()
-                .map(|kv| {
-                    kv.signatures()
-                        .iter()
-                        .map(|(name, params, results)| {
-                            json!({"namespace": "extism:host/user", "name": name,
-                                   "params": params, "results": results})
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let allowed_paths: BTreeMap<String, String> = plan
-                .allowed_path
-                .iter()
-                .map(|(dir, guest)| (dir.display().to_string(), guest.clone()))
-                .collect();
-            let load = json!({
-                "op": "load", "wasm": plan.wasm.display().to_string(), "wasi": plan.wasi,
-                "config": plan.config, "allowed_hosts": plan.allowed_hosts,
-                "allowed_paths": allowed_paths, "timeout_ms": plan.timeout_ms,
-                "max_pages": plan.max_pages, "log_level": plan.log_level,
-                "host_functions": host_functions,
-            });
-            let mut serve = |name: &str, args: Vec<Vec<u8>>| match &plan.kv {
-                Some(kv) => kv.serve(name, args),
-                None => Err(format!("this case provides no host function `{name}`")),
-            };
+            let load = load_request(plan);
+            let mut serve = serve_for(plan);
             let r = d.request(&load, LOAD_TIMEOUT, &mut serve)?;
             if let Some(what) = unsupported(&r) {
                 return Ok(Err(what));

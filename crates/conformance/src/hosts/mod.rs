@@ -75,10 +75,22 @@ pub trait Host: Send + Sync {
     /// Runs the case, or says why it did not.
     fn run(&self, plan: &CasePlan) -> Result<RawRun, Skip>;
 
+    /// Loads the plan's plugin (its `calls` are ignored) and lets `drive` call
+    /// it as it likes: tests as plugins decide their calls as they run.
+    fn session(&self, plan: &CasePlan, drive: &mut dyn FnMut(&mut dyn Session))
+        -> Result<(), Skip>;
+
     /// Gets ready to run these modules (path, whether it links WASI) before any
     /// case starts, e.g. compiles them, calling `done` with each module's label
     /// as it is ready. Errors are left for the cases to report.
     fn prepare(&self, _modules: &[(PathBuf, bool)], _done: &(dyn Fn(&Path) + Sync)) {}
+}
+
+/// One loaded plugin on a host, called one call at a time.
+pub trait Session {
+    fn call(&mut self, export: &str, input: &[u8]) -> CallResult;
+    /// Loads the plugin afresh: no vars, no memory of the calls before.
+    fn reset(&mut self) -> Result<(), String>;
 }
 
 /// A host found in `hosts/`, ready or not.

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use polyplug_host::{Engine, LogLevel, Manifest, Plugin, Val, Wasm};
 
-use super::{CasePlan, Host, RawCall, RawRun, Skip};
+use super::{CasePlan, Host, RawCall, RawRun, Session, Skip};
 use crate::outcome::CallResult;
 
 /// The engine compiles each module once, however many cases ask for it at the
@@ -22,43 +22,9 @@ impl Polyplug {
             Engine::new().map_err(|e| anyhow::anyhow!("cannot create the wasmtime engine: {e}"))?;
         Ok(Polyplug { engine })
     }
-}
 
-impl Host for Polyplug {
-    fn name(&self) -> &str {
-        super::IN_PROCESS
-    }
-
-    fn version(&self) -> String {
-        format!("polyplug-host {}", env!("CARGO_PKG_VERSION"))
-    }
-
-    fn unsupported(&self, _imports: &[String], _raw: bool) -> Option<String> {
-        None
-    }
-
-    /// Compiles every module up front on every core (or loads it from the
-    /// disk cache), so cases start with their modules ready.
-    fn prepare(&self, modules: &[(PathBuf, bool)], done: &(dyn Fn(&Path) + Sync)) {
-        let next = AtomicUsize::new(0);
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-        std::thread::scope(|scope| {
-            for _ in 0..workers.min(modules.len()) {
-                scope.spawn(|| {
-                    while let Some((path, wasi)) = modules.get(next.fetch_add(1, Ordering::Relaxed))
-                    {
-                        let manifest = Manifest::new(Wasm::file(path));
-                        let _ = Plugin::builder(&self.engine, manifest)
-                            .with_wasi(*wasi)
-                            .build();
-                        done(path);
-                    }
-                });
-            }
-        });
-    }
-
-    fn run(&self, plan: &CasePlan) -> Result<RawRun, Skip> {
+    /// The plan's plugin, with its logs collected by level.
+    fn load(&self, plan: &CasePlan) -> Result<(Plugin, Logs), Skip> {
         let mut manifest = Manifest::new(Wasm::file(&plan.wasm));
         for (k, v) in &plan.config {
             manifest = manifest.with_config(k.clone(), v.clone());
@@ -96,10 +62,87 @@ impl Host for Polyplug {
                 builder = builder.with_host_function(f);
             }
         }
-        let mut plugin = builder
+        let plugin = builder
             .build()
             .map_err(|e| Skip::Cannot(format!("cannot load {}: {e}", plan.wasm.display())))?;
+        Ok((plugin, logs))
+    }
+}
 
+type Logs = Arc<Mutex<Vec<(String, String)>>>;
+
+/// A loaded plugin driven call by call; reset is a fresh copy.
+struct PluginSession {
+    template: Plugin,
+    current: Plugin,
+}
+
+impl Session for PluginSession {
+    fn call(&mut self, export: &str, input: &[u8]) -> CallResult {
+        match self.current.call(export, input) {
+            Ok(out) => CallResult::Output(out),
+            Err(e) => CallResult::Error {
+                category: e.kind().category().to_owned(),
+                message: e.message().to_owned(),
+            },
+        }
+    }
+
+    fn reset(&mut self) -> Result<(), String> {
+        self.current = self.template.fresh();
+        Ok(())
+    }
+}
+
+impl Host for Polyplug {
+    fn name(&self) -> &str {
+        super::IN_PROCESS
+    }
+
+    fn version(&self) -> String {
+        format!("polyplug-host {}", env!("CARGO_PKG_VERSION"))
+    }
+
+    fn unsupported(&self, _imports: &[String], _raw: bool) -> Option<String> {
+        None
+    }
+
+    /// Compiles every module up front on every core (or loads it from the
+    /// disk cache), so cases start with their modules ready.
+    fn prepare(&self, modules: &[(PathBuf, bool)], done: &(dyn Fn(&Path) + Sync)) {
+        let next = AtomicUsize::new(0);
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        std::thread::scope(|scope| {
+            for _ in 0..workers.min(modules.len()) {
+                scope.spawn(|| {
+                    while let Some((path, wasi)) = modules.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        let manifest = Manifest::new(Wasm::file(path));
+                        let _ = Plugin::builder(&self.engine, manifest)
+                            .with_wasi(*wasi)
+                            .build();
+                        done(path);
+                    }
+                });
+            }
+        });
+    }
+
+    fn session(
+        &self,
+        plan: &CasePlan,
+        drive: &mut dyn FnMut(&mut dyn Session),
+    ) -> Result<(), Skip> {
+        let (template, _logs) = self.load(plan)?;
+        drive(&mut PluginSession {
+            current: template.fresh(),
+            template,
+        });
+        Ok(())
+    }
+
+    fn run(&self, plan: &CasePlan) -> Result<RawRun, Skip> {
+        let (mut plugin, logs) = self.load(plan)?;
         let take_logs = || std::mem::take(&mut *logs.lock().unwrap_or_else(|p| p.into_inner()));
         let mut run = RawRun::default();
         for call in &plan.calls {
