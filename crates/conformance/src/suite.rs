@@ -258,6 +258,8 @@ impl Suite {
                 }
             }
         }
+        // A spec's test-plugin results sit with its cases, in every report.
+        cells.sort_by_key(|c| self.specs.iter().position(|s| s.name == c.spec));
         if filter.deny_warnings {
             for cell in &mut cells {
                 if cell.status == CellStatus::Pass && !cell.warnings.is_empty() {
