@@ -356,3 +356,35 @@ fn strict_memory_warns_about_writes_past_a_block_and_keeps_the_result() {
         "{err}"
     );
 }
+
+#[test]
+fn a_corrupt_cache_entry_is_recompiled_with_a_one_line_notice() {
+    let env = Env::new();
+    assert_exit(&env.call(&["echo", "--input", "first"]), 0);
+    // Every entry the first run cached (the plugin and the kernel accessor) is cut short.
+    let entries: Vec<PathBuf> = std::fs::read_dir(env.path("cache"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect();
+    assert!(!entries.is_empty(), "the first run cached nothing");
+    for entry in &entries {
+        let bytes = std::fs::read(entry).unwrap();
+        std::fs::write(entry, &bytes[..bytes.len() / 2]).unwrap();
+    }
+    let out = env.call(&["echo", "--input", "second"]);
+    assert_exit(&out, 0);
+    assert_eq!(text(&out.stdout), "second\n");
+    let notices: Vec<String> = text(&out.stderr)
+        .lines()
+        .filter(|l| l.contains("ignoring the cached compiled module"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(notices.len(), entries.len(), "one line per bad entry: {notices:?}");
+    assert!(notices[0].contains("compiling it again"), "{notices:?}");
+
+    // Replaced: the next run loads it quietly.
+    let out = env.call(&["echo", "--input", "third"]);
+    assert_exit(&out, 0);
+    assert!(!text(&out.stderr).contains("ignoring"), "{}", text(&out.stderr));
+}

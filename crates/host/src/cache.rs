@@ -25,22 +25,23 @@ impl DiskCache {
         DiskCache { dir }
     }
 
-    fn path(&self, key: &str) -> PathBuf {
+    pub fn path(&self, key: &str) -> PathBuf {
         self.dir.join(format!("{key}.cwasm"))
     }
 
     /// The verified payload of an entry, or None when there is no usable one.
+    /// An entry that exists but is not usable says so in one line (it is
+    /// compiled again and replaced); a missing one is silent.
     pub fn load(&self, key: &str) -> Option<Vec<u8>> {
-        let bytes = fs::read(self.path(key)).ok()?;
-        let rest = bytes.strip_prefix(MAGIC.as_slice())?;
-        if rest.len() < 32 {
-            return None;
+        let path = self.path(key);
+        let bytes = fs::read(&path).ok()?;
+        match verify(&bytes) {
+            Ok(payload) => Some(payload.to_vec()),
+            Err(why) => {
+                reject(&path, why);
+                None
+            }
         }
-        let (hash, payload) = rest.split_at(32);
-        if Sha256::digest(payload).as_slice() != hash {
-            return None;
-        }
-        Some(payload.to_vec())
     }
 
     /// Best effort: a cache that cannot be written only costs a recompile later.
@@ -62,6 +63,29 @@ impl DiskCache {
         }
         result
     }
+}
+
+/// The payload of an entry this cache wrote, or what is wrong with it.
+fn verify(bytes: &[u8]) -> Result<&[u8], &'static str> {
+    let rest = bytes
+        .strip_prefix(MAGIC.as_slice())
+        .ok_or("not an entry of this cache")?;
+    if rest.len() < 32 {
+        return Err("truncated");
+    }
+    let (hash, payload) = rest.split_at(32);
+    if Sha256::digest(payload).as_slice() != hash {
+        return Err("its hash does not match: truncated or corrupt");
+    }
+    Ok(payload)
+}
+
+/// One line saying an entry is not used, and why.
+pub(crate) fn reject(path: &Path, why: &str) {
+    eprintln!(
+        "polyplug: ignoring the cached compiled module {} ({why}): compiling it again",
+        path.display()
+    );
 }
 
 fn write_entry(path: &Path, payload: &[u8]) -> std::io::Result<()> {

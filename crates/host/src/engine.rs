@@ -217,16 +217,21 @@ impl Engine {
     /// Deserializes `wasm` from the disk cache, or compiles it and stores it there.
     fn compile(&self, flavor: &Flavor, wasm: &[u8], sha: [u8; 32]) -> Result<Module, Error> {
         let key = format!("{}-{}", hex(&sha), flavor.fingerprint);
-        let cached = self
-            .inner
-            .disk
-            .as_ref()
-            .and_then(|d| d.load(&key))
-            .and_then(|bytes| {
-                // SAFETY: the payload is one this cache serialized with an engine of the
-                // same fingerprint, checked against the sha256 written next to it.
-                unsafe { Module::deserialize(&flavor.engine, bytes) }.ok()
-            });
+        let cached = self.inner.disk.as_ref().and_then(|d| {
+            let bytes = d.load(&key)?;
+            // SAFETY: the payload is one this cache serialized with an engine of the
+            // same fingerprint, checked against the sha256 written next to it.
+            match unsafe { Module::deserialize(&flavor.engine, bytes) } {
+                Ok(m) => Some(m),
+                Err(_) => {
+                    cache::reject(
+                        &d.path(&key),
+                        "wasmtime refuses it: another engine version or configuration",
+                    );
+                    None
+                }
+            }
+        });
         let module = match cached {
             Some(m) => m,
             None => {
