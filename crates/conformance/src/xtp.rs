@@ -30,6 +30,12 @@ fn build_all(root: &Path) -> Result<PathBuf, String> {
     BUILT
         .get_or_init(|| {
             let target = root.join("target/tests-plugins");
+            // The test plugins' wasm target, added where rustup can (a no-op when
+            // present): a job that builds another language's plugins lacks it.
+            let _ = Command::new("rustup")
+                .args(["target", "add", "wasm32-unknown-unknown"])
+                .env_remove("RUSTUP_TOOLCHAIN")
+                .output();
             let shown = "`cargo build --release --target wasm32-unknown-unknown` in tests-plugins/";
             let mut cmd = Command::new("cargo");
             cmd.args(["build", "--release", "--target", "wasm32-unknown-unknown", "-q"])

@@ -34,6 +34,10 @@ pub struct EngineConfig {
     /// Reuse instance memory slots from a pool: faster fresh instances, more
     /// virtual memory reserved up front.
     pub pooling: bool,
+    /// Compile with Winch, wasmtime's baseline compiler, instead of Cranelift:
+    /// quicker to compile, slower code (docs/bench.md has the trade, measured).
+    /// Needs the crate's `winch` feature.
+    pub winch: bool,
 }
 
 impl Default for EngineConfig {
@@ -42,6 +46,7 @@ impl Default for EngineConfig {
             cache_dir: cache::default_dir(),
             max_wasm_stack: 512 * 1024,
             pooling: false,
+            winch: false,
         }
     }
 }
@@ -269,6 +274,15 @@ impl Flavor {
             .wasm_threads(true)
             .shared_memory(true)
             .parallel_compilation(true);
+        if config.winch {
+            #[cfg(feature = "winch")]
+            wt.strategy(wasmtime::Strategy::Winch);
+            #[cfg(not(feature = "winch"))]
+            return Err(Error::new(
+                ErrorKind::InvalidManifest,
+                "this polyplug-host was built without its `winch` feature: build with `--features winch`, or leave EngineConfig::winch off",
+            ));
+        }
         if config.pooling {
             let mut pool = wasmtime::PoolingAllocationConfig::default();
             // Each plugin instance comes with a kernel accessor instance.
@@ -334,7 +348,7 @@ impl Flavor {
 fn fingerprint(engine: &wasmtime::Engine, config: &EngineConfig, fuel: bool) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
-    (fuel, config.max_wasm_stack, env!("CARGO_PKG_VERSION")).hash(&mut h);
+    (fuel, config.max_wasm_stack, config.winch, env!("CARGO_PKG_VERSION")).hash(&mut h);
     format!("{:016x}", h.finish())
 }
 
