@@ -17,10 +17,17 @@ fn main() {
 fn wasm() -> &'static [u8] {
     static WASM: OnceLock<Vec<u8>> = OnceLock::new();
     WASM.get_or_init(|| {
-        let path = std::env::var_os("POLYPLUG_BENCH_WASM").map(PathBuf::from).unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/rust/bytes.wasm")
-        });
-        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}: run `cargo xtask build-all`", path.display()))
+        let path = std::env::var_os("POLYPLUG_BENCH_WASM")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/rust/bytes.wasm")
+            });
+        std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "cannot read {}: {e}: run `cargo xtask build-all`",
+                path.display()
+            )
+        })
     })
 }
 
@@ -35,7 +42,11 @@ mod polyplug {
     use polyplug_host::{Engine, EngineConfig, Manifest, Plugin, Wasm};
 
     fn engine() -> Engine {
-        Engine::with_config(EngineConfig { cache_dir: None, ..EngineConfig::default() }).unwrap()
+        Engine::with_config(EngineConfig {
+            cache_dir: None,
+            ..EngineConfig::default()
+        })
+        .unwrap()
     }
 
     fn manifest() -> Manifest {
@@ -70,7 +81,11 @@ mod polyplug {
     /// The same with the pooling instance allocator.
     #[divan::bench]
     fn fresh_instance_call_file_pooling(b: Bencher) {
-        let config = EngineConfig { cache_dir: None, pooling: true, ..EngineConfig::default() };
+        let config = EngineConfig {
+            cache_dir: None,
+            pooling: true,
+            ..EngineConfig::default()
+        };
         fresh_from_file(b, Engine::with_config(config).unwrap());
     }
 
@@ -78,7 +93,11 @@ mod polyplug {
     /// (shared module, new store and instance from the pool), one call.
     #[divan::bench]
     fn fresh_copy_call_pooling(b: Bencher) {
-        let config = EngineConfig { cache_dir: None, pooling: true, ..EngineConfig::default() };
+        let config = EngineConfig {
+            cache_dir: None,
+            pooling: true,
+            ..EngineConfig::default()
+        };
         let engine = Engine::with_config(config).unwrap();
         let template = Plugin::builder(&engine, manifest()).build().unwrap();
         b.bench_local(|| template.fresh().call("echo", black_box(SMALL)).unwrap());
@@ -100,16 +119,25 @@ mod polyplug {
     fn echo_1mib(b: Bencher) {
         let mut p = Plugin::builder(&engine(), manifest()).build().unwrap();
         let input = mib();
-        b.counter(BytesCount::new(input.len())).bench_local(|| p.call("echo", black_box(&input)).unwrap());
+        b.counter(BytesCount::new(input.len()))
+            .bench_local(|| p.call("echo", black_box(&input)).unwrap());
     }
 
     /// A new engine (as a new `polyplug call` process has) loading from the disk cache.
     #[divan::bench]
     fn load_from_disk_cache(b: Bencher) {
         let dir = tempfile::tempdir().unwrap();
-        let config = EngineConfig { cache_dir: Some(dir.path().to_path_buf()), ..EngineConfig::default() };
+        let config = EngineConfig {
+            cache_dir: Some(dir.path().to_path_buf()),
+            ..EngineConfig::default()
+        };
         let manifest = manifest();
-        Plugin::builder(&Engine::with_config(config.clone()).unwrap(), manifest.clone()).build().unwrap();
+        Plugin::builder(
+            &Engine::with_config(config.clone()).unwrap(),
+            manifest.clone(),
+        )
+        .build()
+        .unwrap();
         b.bench_local(|| {
             let engine = Engine::with_config(config.clone()).unwrap();
             Plugin::builder(&engine, manifest.clone()).build().unwrap()

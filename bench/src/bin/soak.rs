@@ -22,7 +22,12 @@ const INPUT_VOWELS: u64 = 8;
 
 fn main() {
     let path = plugin_path();
-    let wasm = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}: run `cargo xtask build-all`", path.display()));
+    let wasm = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}: run `cargo xtask build-all`",
+            path.display()
+        )
+    });
     println!("plugin: {} ({} bytes)\n", path.display(), wasm.len());
 
     println!("| create-call-destroy cycles | RSS after 10^3 | RSS after 10^5 | growth | time per cycle |");
@@ -30,26 +35,45 @@ fn main() {
     {
         let engine = engine(false);
         let manifest = Manifest::new(Wasm::data(wasm.clone()));
-        row("polyplug, `Plugin::builder(..).build()` from the bytes (hashes them)", || {
-            let mut p = Plugin::builder(&engine, manifest.clone()).with_wasi(wants_wasi(&wasm)).build().unwrap();
-            check(&p.call("count_vowels", INPUT).unwrap(), INPUT_VOWELS);
-        });
+        row(
+            "polyplug, `Plugin::builder(..).build()` from the bytes (hashes them)",
+            || {
+                let mut p = Plugin::builder(&engine, manifest.clone())
+                    .with_wasi(wants_wasi(&wasm))
+                    .build()
+                    .unwrap();
+                check(&p.call("count_vowels", INPUT).unwrap(), INPUT_VOWELS);
+            },
+        );
     }
     for (label, pooling) in [
-        ("polyplug, `fresh()` of a loaded plugin, on-demand allocator", false),
-        ("polyplug, `fresh()` of a loaded plugin, pooling allocator", true),
+        (
+            "polyplug, `fresh()` of a loaded plugin, on-demand allocator",
+            false,
+        ),
+        (
+            "polyplug, `fresh()` of a loaded plugin, pooling allocator",
+            true,
+        ),
     ] {
         let engine = engine(pooling);
         let template = Plugin::builder(&engine, Manifest::new(Wasm::data(wasm.clone())))
             .with_wasi(wants_wasi(&wasm))
             .build()
             .unwrap();
-        row(label, || check(&template.fresh().call("count_vowels", INPUT).unwrap(), INPUT_VOWELS));
+        row(label, || {
+            check(
+                &template.fresh().call("count_vowels", INPUT).unwrap(),
+                INPUT_VOWELS,
+            )
+        });
     }
     {
         let manifest = extism::Manifest::new([extism::Wasm::data(wasm.clone())]);
-        let compiled =
-            extism::CompiledPlugin::new(extism::PluginBuilder::new(manifest).with_wasi(wants_wasi(&wasm))).unwrap();
+        let compiled = extism::CompiledPlugin::new(
+            extism::PluginBuilder::new(manifest).with_wasi(wants_wasi(&wasm)),
+        )
+        .unwrap();
         row("official runtime (extism 1.30), new_from_compiled", || {
             let mut p = extism::Plugin::new_from_compiled(&compiled).unwrap();
             let out: Vec<u8> = p.call("count_vowels", INPUT).unwrap();
@@ -76,12 +100,20 @@ fn main() {
             }
         }
         let per = start.elapsed().as_secs_f64() / calls as f64;
-        println!("| polyplug | 10^6 | {} | {} | {} |", mib(before), mib(rss_kib()), time(per));
+        println!(
+            "| polyplug | 10^6 | {} | {} | {} |",
+            mib(before),
+            mib(rss_kib()),
+            time(per)
+        );
     }
 
     println!("\n| 8 threads x 4 plugins x 10^4 calls | calls | wall time | calls/s | crossings |");
     println!("| --- | ---: | ---: | ---: | ---: |");
-    for (label, pooling) in [("polyplug, on-demand allocator", false), ("polyplug, pooling allocator", true)] {
+    for (label, pooling) in [
+        ("polyplug, on-demand allocator", false),
+        ("polyplug, pooling allocator", true),
+    ] {
         let engine = engine(pooling);
         let start = Instant::now();
         let threads: Vec<_> = (0..8u64)
@@ -93,7 +125,10 @@ fn main() {
         let crossings: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
         let wall = start.elapsed().as_secs_f64();
         let calls = 8 * 4 * 10_000;
-        println!("| {label} | {calls} | {wall:.2} s | {:.0} | {crossings} |", calls as f64 / wall);
+        println!(
+            "| {label} | {calls} | {wall:.2} s | {:.0} | {crossings} |",
+            calls as f64 / wall
+        );
         assert_eq!(crossings, 0, "an output or a var crossed between instances");
     }
 }
@@ -105,7 +140,9 @@ fn isolated_calls(engine: &Engine, wasm: &[u8], thread: u64) -> u64 {
     let mut plugins: Vec<(Plugin, Vec<u8>, u64)> = (0..4u64)
         .map(|k| {
             let vowels = 1 + (thread * 4 + k) % 23;
-            let input: Vec<u8> = std::iter::repeat_n(b'a', vowels as usize).chain(*b"xyz").collect();
+            let input: Vec<u8> = std::iter::repeat_n(b'a', vowels as usize)
+                .chain(*b"xyz")
+                .collect();
             let p = Plugin::builder(engine, Manifest::new(Wasm::data(wasm.to_vec())))
                 .with_wasi(wants_wasi(wasm))
                 .build()
@@ -146,7 +183,12 @@ fn row(label: &str, mut cycle: impl FnMut()) {
 }
 
 fn engine(pooling: bool) -> Engine {
-    Engine::with_config(EngineConfig { cache_dir: None, pooling, ..EngineConfig::default() }).unwrap()
+    Engine::with_config(EngineConfig {
+        cache_dir: None,
+        pooling,
+        ..EngineConfig::default()
+    })
+    .unwrap()
 }
 
 fn plugin_path() -> PathBuf {
@@ -167,7 +209,8 @@ fn plugin_path() -> PathBuf {
 
 /// Go plugins import WASI; a module that does not is linked without it.
 fn wants_wasi(wasm: &[u8]) -> bool {
-    wasm.windows(b"wasi_snapshot_preview1".len()).any(|w| w == b"wasi_snapshot_preview1")
+    wasm.windows(b"wasi_snapshot_preview1".len())
+        .any(|w| w == b"wasi_snapshot_preview1")
 }
 
 fn field(out: &[u8], key: &str) -> u64 {
@@ -175,7 +218,11 @@ fn field(out: &[u8], key: &str) -> u64 {
     let pattern = format!("\"{key}\":");
     text.split(&pattern)
         .nth(1)
-        .map(|rest| rest.chars().take_while(|c| c.is_ascii_digit()).collect::<String>())
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect::<String>()
+        })
         .and_then(|n| n.parse().ok())
         .unwrap_or(u64::MAX)
 }

@@ -12,18 +12,33 @@ use std::time::Instant;
 use polyplug_host::{Engine, EngineConfig, Manifest, Plugin, Wasm};
 
 fn engine(winch: bool) -> Engine {
-    Engine::with_config(EngineConfig { cache_dir: None, winch, ..EngineConfig::default() }).unwrap()
+    Engine::with_config(EngineConfig {
+        cache_dir: None,
+        winch,
+        ..EngineConfig::default()
+    })
+    .unwrap()
 }
 
 fn wants_wasi(wasm: &[u8]) -> bool {
-    wasm.windows(b"wasi_snapshot_preview1".len()).any(|w| w == b"wasi_snapshot_preview1")
+    wasm.windows(b"wasi_snapshot_preview1".len())
+        .any(|w| w == b"wasi_snapshot_preview1")
 }
 
 fn main() {
     let plugins = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins");
     let mut modules: Vec<(String, String, Vec<u8>)> = Vec::new();
-    for lang in std::fs::read_dir(&plugins).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()) {
-        for file in std::fs::read_dir(&lang).unwrap().filter_map(|e| e.ok()).map(|e| e.path()) {
+    for lang in std::fs::read_dir(&plugins)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+    {
+        for file in std::fs::read_dir(&lang)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+        {
             if file.extension().is_some_and(|e| e == "wasm") {
                 let l = lang.file_name().unwrap().to_string_lossy().into_owned();
                 let spec = file.file_stem().unwrap().to_string_lossy().into_owned();
@@ -54,11 +69,24 @@ fn main() {
     }
     println!("| language | modules | bytes | Cranelift compile | Winch compile | Winch / Cranelift | failed with Winch |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-    let langs: Vec<String> = compile.keys().map(|(l, _)| l.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let langs: Vec<String> = compile
+        .keys()
+        .map(|(l, _)| l.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     for lang in &langs {
         let c = compile[&(lang.clone(), "cranelift")];
         let w = compile[&(lang.clone(), "winch")];
-        println!("| {lang} | {} | {:.1} MB | {:.2} s | {:.2} s | {:.2}× | {} |", c.1, c.2 as f64 / 1e6, c.0, w.0, w.0 / c.0, w.3);
+        println!(
+            "| {lang} | {} | {:.1} MB | {:.2} s | {:.2} s | {:.2}× | {} |",
+            c.1,
+            c.2 as f64 / 1e6,
+            c.0,
+            w.0,
+            w.0 / c.0,
+            w.3
+        );
     }
 
     // Run: count-vowels warm calls and kitchen-sink-free work per language.
@@ -90,7 +118,10 @@ fn main() {
             let n = 200;
             let started = Instant::now();
             for _ in 0..n {
-                template.fresh().call("count_vowels", input.as_bytes()).unwrap();
+                template
+                    .fresh()
+                    .call("count_vowels", input.as_bytes())
+                    .unwrap();
             }
             let fresh = started.elapsed().as_secs_f64() / n as f64;
             row.push((warm, fresh));

@@ -380,11 +380,19 @@ fn a_corrupt_cache_entry_is_recompiled_with_a_one_line_notice() {
         .filter(|l| l.contains("ignoring the cached compiled module"))
         .map(str::to_owned)
         .collect();
-    assert_eq!(notices.len(), entries.len(), "one line per bad entry: {notices:?}");
+    assert_eq!(
+        notices.len(),
+        entries.len(),
+        "one line per bad entry: {notices:?}"
+    );
     assert!(notices[0].contains("compiling it again"), "{notices:?}");
 
     // Replaced: the next run loads it quietly.
     let out = env.call(&["echo", "--input", "third"]);
     assert_exit(&out, 0);
-    assert!(!text(&out.stderr).contains("ignoring"), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("ignoring"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -348,7 +348,13 @@ impl Flavor {
 fn fingerprint(engine: &wasmtime::Engine, config: &EngineConfig, fuel: bool) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
-    (fuel, config.max_wasm_stack, config.winch, env!("CARGO_PKG_VERSION")).hash(&mut h);
+    (
+        fuel,
+        config.max_wasm_stack,
+        config.winch,
+        env!("CARGO_PKG_VERSION"),
+    )
+        .hash(&mut h);
     format!("{:016x}", h.finish())
 }
 
