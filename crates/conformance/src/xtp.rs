@@ -39,16 +39,10 @@ fn build_all(root: &Path) -> Result<PathBuf, String> {
             let shown = "`cargo build --release --target wasm32-unknown-unknown` in tests-plugins/";
             let mut cmd = Command::new("cargo");
             cmd.args(["build", "--release", "--target", "wasm32-unknown-unknown", "-q"])
-                .current_dir(root.join("tests-plugins"))
-                .env("CARGO_TARGET_DIR", &target);
+                .current_dir(root.join("tests-plugins"));
             // What an outer cargo (or rustup) sets would point this build elsewhere.
-            for (key, _) in std::env::vars_os() {
-                let key = key.to_string_lossy().into_owned();
-                let leaked = (key.starts_with("CARGO") && key != "CARGO_HOME")
-                    || key.starts_with("RUST") && key != "RUSTUP_HOME";
-                if leaked {
-                    cmd.env_remove(key);
-                }
+            for key in polyplug_suite_args::leaked_env() {
+                cmd.env_remove(key);
             }
             cmd.env("CARGO_TARGET_DIR", &target);
             let out = cmd
@@ -135,24 +129,13 @@ fn answer(result: CallResult) -> Answer {
     match result {
         CallResult::Output(out) => Ok(out),
         CallResult::Error { category, message } => {
-            let kind = polyplug_host_kind(&category);
+            let kind = ErrorKind::from_category(&category).unwrap_or(ErrorKind::Trap);
             Err(Error::new(kind, format!("{category}: {message}")))
         }
         other => Err(Error::new(
             ErrorKind::Trap,
             format!("unexpected result {other:?}"),
         )),
-    }
-}
-
-/// The host's error category as a kind the harness reports (the message keeps the category).
-fn polyplug_host_kind(category: &str) -> ErrorKind {
-    match category {
-        "plugin-error" => ErrorKind::PluginError,
-        "timeout" => ErrorKind::Timeout,
-        "memory-limit" => ErrorKind::MemoryLimit,
-        "missing-export" => ErrorKind::MissingExport,
-        _ => ErrorKind::Trap,
     }
 }
 

@@ -40,6 +40,30 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    const ALL: [ErrorKind; 14] = [
+        ErrorKind::Timeout,
+        ErrorKind::OutOfFuel,
+        ErrorKind::MemoryLimit,
+        ErrorKind::StackOverflow,
+        ErrorKind::Trap,
+        ErrorKind::PluginError,
+        ErrorKind::HttpDenied,
+        ErrorKind::Http,
+        ErrorKind::InvalidModule,
+        ErrorKind::MissingExport,
+        ErrorKind::UnknownImport,
+        ErrorKind::InvalidManifest,
+        ErrorKind::Io,
+        ErrorKind::Exit,
+    ];
+
+    /// The kind a category names (as another host reports it), if any.
+    pub fn from_category(category: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL
+            .into_iter()
+            .find(|k| k.category() == category)
+    }
+
     /// The stable name used in snapshots and on the command line.
     pub fn category(&self) -> &'static str {
         match self {
@@ -123,4 +147,17 @@ impl std::error::Error for Error {}
 
 pub(crate) fn io(what: impl fmt::Display, err: std::io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("{what}: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorKind;
+
+    #[test]
+    fn every_category_names_its_kind_back() {
+        for kind in ErrorKind::ALL {
+            assert_eq!(ErrorKind::from_category(kind.category()), Some(kind));
+        }
+        assert_eq!(ErrorKind::from_category("no-such-category"), None);
+    }
 }

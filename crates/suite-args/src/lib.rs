@@ -1,12 +1,15 @@
 //! What the suite runner and `cargo xtask` share, declared once: the suite's
 //! flags ([`FLAGS`]: `cargo xtask conformance` parses its command line with
 //! [`SuiteArgs::parse`] and hands the runner [`SuiteArgs::to_args`], which the
-//! runner parses with the same function) and a host's `host.toml` ([`HostToml`]).
+//! runner parses with the same function), a host's `host.toml` ([`HostToml`]),
+//! and the environment a nested cargo must not inherit ([`leaked_env`]).
 //! Free of wasmtime, so xtask stays quick to build.
 
 mod host_toml;
+mod leaked_env;
 
 pub use host_toml::HostToml;
+pub use leaked_env::leaked_env;
 
 use std::path::PathBuf;
 

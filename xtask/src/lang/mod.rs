@@ -264,37 +264,7 @@ pub fn scrub_env(mut cmd: Cmd<'_>) -> Cmd<'_> {
     cmd
 }
 
-/// Variables set by cargo or rustup for the outer `cargo xtask` that would
-/// redirect a nested cargo (its rustc, target dir, flags or toolchain).
-pub fn leaked_env() -> Vec<String> {
-    const EXACT: &[&str] = &[
-        "CARGO",
-        "RUSTC",
-        "RUSTDOC",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "RUSTFLAGS",
-        "RUSTDOCFLAGS",
-        "RUSTC_BOOTSTRAP",
-        "RUSTUP_TOOLCHAIN",
-        "RUST_RECURSION_COUNT",
-    ];
-    const KEEP: &[&str] = &[
-        "CARGO_HOME",
-        "CARGO_NET_",
-        "CARGO_HTTP_",
-        "CARGO_REGISTR",
-        "CARGO_TERM_",
-    ];
-    std::env::vars_os()
-        .filter_map(|(key, _)| key.into_string().ok())
-        .filter(|key| {
-            let cargo_set = (key.starts_with("CARGO_") && !KEEP.iter().any(|k| key.starts_with(k)))
-                || key.starts_with("__CARGO");
-            cargo_set || EXACT.contains(&key.as_str())
-        })
-        .collect()
-}
+pub use polyplug_suite_args::leaked_env;
 
 /// Runs a short query command (`rustc -vV`); its trimmed stdout on success.
 pub fn query(program: &Path, args: &[&str], dir: Option<&Path>) -> Option<String> {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use polyplug_host::xtp::{PluginUnderTest, UnderTest};
 use polyplug_host::{Engine, LogLevel, Manifest, Plugin, Val, Wasm};
 
 use super::{CasePlan, Host, RawCall, RawRun, Session, Skip};
@@ -71,15 +72,13 @@ impl Polyplug {
 
 type Logs = Arc<Mutex<Vec<(String, String)>>>;
 
-/// A loaded plugin driven call by call; reset is a fresh copy.
-struct PluginSession {
-    template: Plugin,
-    current: Plugin,
-}
+/// A loaded plugin driven call by call: the harness's own plugin under test
+/// (a reset is a fresh copy), with its errors as call results.
+struct PluginSession(PluginUnderTest);
 
 impl Session for PluginSession {
     fn call(&mut self, export: &str, input: &[u8]) -> CallResult {
-        match self.current.call(export, input) {
+        match self.0.call(export, input) {
             Ok(out) => CallResult::Output(out),
             Err(e) => CallResult::Error {
                 category: e.kind().category().to_owned(),
@@ -89,8 +88,7 @@ impl Session for PluginSession {
     }
 
     fn reset(&mut self) -> Result<(), String> {
-        self.current = self.template.fresh();
-        Ok(())
+        self.0.reset().map_err(|e| e.to_string())
     }
 }
 
@@ -133,11 +131,8 @@ impl Host for Polyplug {
         plan: &CasePlan,
         drive: &mut dyn FnMut(&mut dyn Session),
     ) -> Result<(), Skip> {
-        let (template, _logs) = self.load(plan)?;
-        drive(&mut PluginSession {
-            current: template.fresh(),
-            template,
-        });
+        let (plugin, _logs) = self.load(plan)?;
+        drive(&mut PluginSession(PluginUnderTest::new(plugin)));
         Ok(())
     }
 
