@@ -86,6 +86,9 @@ pub struct Case {
     /// Guest path where the case's temporary folder (holding `files`) is mapped.
     pub allowed_path: Option<String>,
     pub files: Vec<(String, Vec<u8>)>,
+    /// (link inside the data folder, what it points to, as given: it may
+    /// lead outside the folder, which is what a case about escapes wants).
+    pub symlinks: Vec<(String, String)>,
     pub timeout_ms: Option<u64>,
     pub max_pages: Option<u32>,
     /// Some when the case provides the kv host functions, with the seeded entries.

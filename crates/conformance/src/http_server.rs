@@ -2,9 +2,12 @@
 //! a port the OS picks, one thread per connection, stopped when dropped.
 //!
 //! Routes: `/text` -> 200 with a text body, `/missing` -> 404, `/redirect` -> 302 to
-//! `http://localhost:PORT/text` (a host the fixtures do not allow: only 127.0.0.1 is).
+//! `http://localhost:PORT/text` (a host the fixtures do not allow: only 127.0.0.1 is),
+//! `/chain/N` -> 302 to `/chain/N-1` on 127.0.0.1, N times, then to `/redirect`'s
+//! target (a redirect chain ending on a denied host), `/silent` -> reads the request
+//! and never answers, until the client hangs up (or a minute passes).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -19,6 +22,9 @@ pub struct HttpServer {
 
 /// The body `/text` answers with; fixtures' snapshots show it.
 pub const TEXT_BODY: &str = "hello from polyplug";
+
+/// How long `/silent` holds a connection open without answering, at most.
+const SILENT_FOR: Duration = Duration::from_secs(60);
 
 impl HttpServer {
     pub fn start() -> std::io::Result<HttpServer> {
@@ -90,9 +96,24 @@ fn serve(stream: TcpStream, port: u16) {
     }
     let path = request_line.split_whitespace().nth(1).unwrap_or("/");
     let location = format!("http://localhost:{port}/text");
-    let (status, extra, body) = match path {
-        "/text" => ("200 OK", String::new(), TEXT_BODY),
-        "/redirect" => ("302 Found", format!("Location: {location}\r\n"), "moved"),
+    let hop = path
+        .strip_prefix("/chain/")
+        .and_then(|n| n.parse::<u32>().ok());
+    let (status, extra, body) = match (path, hop) {
+        ("/text", _) => ("200 OK", String::new(), TEXT_BODY),
+        ("/redirect", _) => ("302 Found", format!("Location: {location}\r\n"), "moved"),
+        (_, Some(0)) => ("302 Found", format!("Location: {location}\r\n"), "moved"),
+        (_, Some(n)) => (
+            "302 Found",
+            format!("Location: http://127.0.0.1:{port}/chain/{}\r\n", n - 1),
+            "moved",
+        ),
+        ("/silent", _) => {
+            // The client's timeout is what ends this: wait for it to hang up.
+            let _ = stream.set_read_timeout(Some(SILENT_FOR));
+            let _ = reader.read(&mut [0; 1]);
+            return;
+        }
         _ => ("404 Not Found", String::new(), "not found"),
     };
     let response = format!(
@@ -130,6 +151,32 @@ mod tests {
                 server.port()
             )),
             "{r}"
+        );
+        let r = get(server.port(), "/chain/2");
+        assert!(
+            r.contains(&format!(
+                "Location: http://127.0.0.1:{}/chain/1",
+                server.port()
+            )),
+            "{r}"
+        );
+        assert!(get(server.port(), "/chain/0").contains("Location: http://localhost:"));
+    }
+
+    #[test]
+    fn silent_never_answers() {
+        let server = HttpServer::start().unwrap();
+        let mut s = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+        write!(s, "GET /silent HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let err = s.read(&mut [0; 1]).unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "{err}"
         );
     }
 }

@@ -77,6 +77,8 @@ struct CaseToml {
     allowed_path: Option<String>,
     #[serde(default)]
     files: BTreeMap<String, InputSource>,
+    #[serde(default)]
+    symlinks: BTreeMap<String, String>,
     timeout_ms: Option<u64>,
     max_pages: Option<u32>,
     #[serde(default)]
@@ -455,6 +457,18 @@ fn validate_case(
                 .bytes,
         ));
     }
+    for (name, target) in &c.symlinks {
+        if name.is_empty() || name.starts_with('/') || name.split('/').any(|p| p == "..") {
+            return Err(format!(
+                "symlink {name:?}: use a relative path inside the data folder"
+            ));
+        }
+        if target.is_empty() {
+            return Err(format!(
+                "symlink {name:?} has an empty target: give the path it points to"
+            ));
+        }
+    }
     let allowed_path = match c.allowed_path {
         Some(p) if !p.starts_with('/') => {
             return Err(format!(
@@ -462,7 +476,7 @@ fn validate_case(
             ))
         }
         Some(p) => Some(p),
-        None if !files.is_empty() => Some("/data".to_owned()),
+        None if !files.is_empty() || !c.symlinks.is_empty() => Some("/data".to_owned()),
         None => None,
     };
     Ok(Case {
@@ -476,6 +490,7 @@ fn validate_case(
         allowed_hosts: c.allowed_hosts,
         allowed_path,
         files,
+        symlinks: c.symlinks.into_iter().collect(),
         timeout_ms: c.timeout_ms,
         max_pages: c.max_pages,
         kv,

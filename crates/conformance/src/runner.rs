@@ -210,7 +210,27 @@ fn make_data_dir(case: &Case) -> std::io::Result<tempfile::TempDir> {
         }
         std::fs::write(path, bytes)?;
     }
+    for (name, target) in &case.symlinks {
+        let path = dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        symlink(target, &path)?;
+    }
     Ok(dir)
+}
+
+#[cfg(unix)]
+fn symlink(target: &str, link: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(not(unix))]
+fn symlink(_target: &str, link: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::other(format!(
+        "cannot create the symlink {}: cases with `symlinks` run on Unix only",
+        link.display()
+    )))
 }
 
 /// Swaps run-specific strings for stable placeholders (and back, for inputs).

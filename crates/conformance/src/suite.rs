@@ -345,7 +345,20 @@ pub fn evaluate(
             return cell;
         }
         Err(Skip::Cannot(e)) => {
-            cell.status = CellStatus::Error;
+            // A host known to hang or crash on this case (its driver stops
+            // answering) declares it like any divergence: `observed` is then
+            // matched against what the runner could say about the failure.
+            match case
+                .diverges
+                .get(host.name())
+                .filter(|d| d.applies_to(lang))
+            {
+                Some(d) if e.contains(&d.observed) => {
+                    cell.status = CellStatus::Diverges;
+                    cell.reason = Some(d.reason.clone());
+                }
+                _ => cell.status = CellStatus::Error,
+            }
             cell.detail = e;
             return cell;
         }
