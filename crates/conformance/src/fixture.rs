@@ -107,12 +107,18 @@ pub struct Divergence {
     pub reason: String,
     /// Text the host's rendering must contain (what it does instead), e.g.
     /// `output: "200 hello from polyplug"`: checked, so the data stays true.
-    pub observed: String,
+    /// Several when the languages' plugins differ there: any one matches.
+    pub observed: Vec<String>,
     /// Only these languages diverge (all when empty).
     pub langs: Vec<String>,
 }
 
 impl Divergence {
+    /// Whether `text` (a rendering, or why the cell could not run) shows it.
+    pub fn seen_in(&self, text: &str) -> bool {
+        self.observed.iter().any(|o| text.contains(o.as_str()))
+    }
+
     pub fn applies_to(&self, lang: &str) -> bool {
         self.langs.is_empty() || self.langs.iter().any(|l| l == lang)
     }

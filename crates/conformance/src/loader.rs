@@ -98,7 +98,7 @@ struct CaseToml {
 #[serde(deny_unknown_fields)]
 struct DivergesToml {
     reason: String,
-    observed: String,
+    observed: OneOrMany,
     #[serde(default)]
     langs: Vec<String>,
 }
@@ -398,7 +398,14 @@ fn validate_case(
     check_na(&c.na, languages)?;
     let mut diverges = BTreeMap::new();
     for (host, d) in c.diverges {
-        if d.reason.trim().is_empty() || d.observed.trim().is_empty() {
+        let observed = match d.observed {
+            OneOrMany::One(one) => vec![one],
+            OneOrMany::Many(many) => many,
+        };
+        if d.reason.trim().is_empty()
+            || observed.is_empty()
+            || observed.iter().any(|o| o.trim().is_empty())
+        {
             return Err(format!(
                 "diverges.{host}: give a reason and what the host does instead (`observed`)"
             ));
@@ -415,7 +422,7 @@ fn validate_case(
             host,
             crate::fixture::Divergence {
                 reason: d.reason,
-                observed: d.observed,
+                observed,
                 langs: d.langs,
             },
         );

@@ -353,7 +353,7 @@ pub fn evaluate(
                 .get(host.name())
                 .filter(|d| d.applies_to(lang))
             {
-                Some(d) if e.contains(&d.observed) => {
+                Some(d) if d.seen_in(&e) => {
                     cell.status = CellStatus::Diverges;
                     cell.reason = Some(d.reason.clone());
                 }
@@ -417,7 +417,7 @@ pub fn evaluate(
                 host.name()
             );
         }
-        (Some(d), false) if rendered.contains(&d.observed) => {
+        (Some(d), false) if d.seen_in(&rendered) => {
             cell.status = CellStatus::Diverges;
             cell.reason = Some(d.reason.clone());
         }
@@ -426,7 +426,7 @@ pub fn evaluate(
             cell.detail = format!(
                 "declared to diverge on {} with `{}`, but it did something else:\n{}",
                 host.name(),
-                d.observed,
+                d.observed.join("` or `"),
                 problems.join("\n")
             );
         }
