@@ -102,6 +102,17 @@ xflags::xflags! {
             repeated dirs: PathBuf
         }
 
+        /// Build the fuzz targets in fuzz/ (libFuzzer, instrumented on stable
+        /// Rust: no nightly, no cargo-fuzz) and run each on its committed corpus
+        /// for a while; prints executions per second, the coverage reached
+        /// (libFuzzer's cov/ft) and the findings. Exits non-zero on a finding.
+        cmd fuzz {
+            /// One target (manifest, spec_toml, smith, kernel_diff); default: all.
+            optional target: String
+            /// Seconds of fuzzing per target (default 15).
+            optional --seconds seconds: u64
+        }
+
         /// Start a new spec: fixtures/SPEC/spec.toml with one example case per
         /// export, a plugin per language from its template (each export fails
         /// with `not implemented: SPEC/EXPORT` until written), the plugin's
@@ -138,6 +149,7 @@ pub enum XtaskCmd {
     BenchServe(BenchServe),
     CiMatrix(CiMatrix),
     Gather(Gather),
+    Fuzz(Fuzz),
     New(New),
 }
 
@@ -185,6 +197,13 @@ pub struct CiMatrix {
 #[derive(Debug)]
 pub struct Gather {
     pub dirs: Vec<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct Fuzz {
+    pub target: Option<String>,
+
+    pub seconds: Option<u64>,
 }
 
 #[derive(Debug)]

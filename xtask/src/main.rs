@@ -11,6 +11,7 @@ mod ci_matrix;
 mod conformance;
 mod doctor;
 mod flags;
+mod fuzz;
 mod gather;
 mod hosts;
 mod lang;
@@ -27,6 +28,11 @@ use std::process::ExitCode;
 use flags::XtaskCmd;
 
 fn main() -> ExitCode {
+    // `cargo xtask fuzz` builds the fuzz targets with this binary as rustc's
+    // workspace wrapper: it adds the coverage flags to polyplug's own crates.
+    if let Some(code) = fuzz::wrap_rustc() {
+        return code;
+    }
     // `conformance` takes the suite's own flags (crates/suite-args), which xflags
     // cannot declare a second time: everything after the word goes to that parser.
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -51,6 +57,7 @@ fn main() -> ExitCode {
         XtaskCmd::BenchServe(cmd) => cmd.run(&project),
         XtaskCmd::CiMatrix(cmd) => cmd.run(&project),
         XtaskCmd::Gather(cmd) => cmd.run(&project),
+        XtaskCmd::Fuzz(cmd) => cmd.run(&project),
         XtaskCmd::New(cmd) => cmd.run(&project),
     });
     exit(result)

@@ -43,3 +43,14 @@ pub use render::{canonical_json, check_expectations, render_bytes, render_snapsh
 pub use runner::{Runner, Services};
 pub use snapfile::{snapshot_file, snapshot_name, SnapFile};
 pub use suite::{evaluate, Filter, Results, Shard, Suite};
+
+/// Parses one spec.toml's text exactly as [`load_fixtures`] does, with `dir` as
+/// its fixture folder (file inputs are read from it): what the fuzzer drives.
+pub fn parse_spec_text(
+    name: &str,
+    dir: &std::path::Path,
+    text: &str,
+    languages: Option<&[String]>,
+) -> (Option<Spec>, Vec<LoadError>) {
+    loader::parse_spec(name, dir, &dir.join("spec.toml"), text, languages)
+}
