@@ -36,6 +36,7 @@ impl flags::Doctor {
                     "hint": tc.hint,
                     "toolchain": tc.name,
                     "program": tc.program.to_string_lossy(),
+                    "notes": tc.notes,
                 });
                 languages.insert(lang.name().to_string(), entry);
             }
@@ -73,6 +74,9 @@ impl flags::Doctor {
             );
             if !tc.hint.is_empty() {
                 println!("{:width$} {}", "", tc.hint);
+            }
+            for note in &tc.notes {
+                println!("{:width$} {note}", "");
             }
         }
         println!(

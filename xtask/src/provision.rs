@@ -1,7 +1,8 @@
 //! Installing missing toolchains without prompts: rustup targets where rustup
 //! can download, otherwise Debian packages when running as root. `setup` runs
 //! this for every language; build-all and conformance for the languages they
-//! are about to build.
+//! are about to build. Optional npm tools (`tools/<name>/`, e.g. an optimiser a
+//! language runs when it is there) are installed into `target/tools/<name>/`.
 
 use std::cell::Cell;
 use std::path::Path;
@@ -158,6 +159,112 @@ fn apt_install(packages: &[&str], updated: &Cell<bool>) -> Result<()> {
             )
         })?;
     Ok(())
+}
+
+/// Folder of the optional npm tools, each `tools/<name>/package.json` with its
+/// package-lock.json, discovered as hosts are, never named here.
+const TOOLS: &str = "tools";
+/// Written into `target/tools/<name>/` after `npm ci`: the lock's hash.
+const TOOL_STAMP: &str = ".ready";
+
+fn tool_state(project: &Project, name: &str) -> std::path::PathBuf {
+    project.root.join("target").join(TOOLS).join(name)
+}
+
+fn lock_hash(project: &Project, name: &str) -> Option<String> {
+    let lock = project
+        .root
+        .join(TOOLS)
+        .join(name)
+        .join("package-lock.json");
+    std::fs::read(lock)
+        .ok()
+        .map(|bytes| crate::artifact::sha256_hex(&bytes))
+}
+
+/// The `node_modules` folder of the npm tool `tools/<name>/`, when it is
+/// installed for its current lock; otherwise why not, with the fix.
+pub fn npm_tool(project: &Project, name: &str) -> Result<std::path::PathBuf, String> {
+    let state = tool_state(project, name);
+    let shown = project.display_path(&state);
+    let Some(lock) = lock_hash(project, name) else {
+        return Err(format!("{TOOLS}/{name}/package-lock.json is missing"));
+    };
+    match std::fs::read_to_string(state.join(TOOL_STAMP)) {
+        Ok(stamp) if stamp.trim() == lock => Ok(state.join("node_modules")),
+        Ok(_) => Err(format!(
+            "{shown} is older than {TOOLS}/{name}/package-lock.json: run `cargo xtask setup`"
+        )),
+        Err(_) => Err(format!(
+            "{name} is not installed in {shown}: run `cargo xtask setup`"
+        )),
+    }
+}
+
+/// Installs every npm tool under `tools/` whose lock changed since its last
+/// install (`npm ci` into `target/tools/<name>/`, as hosts are set up); the
+/// names installed. The tools are optional: without node and npm nothing is
+/// installed (the language using one says so when it builds), and a failed
+/// install is a one-line notice, never an error.
+pub fn npm_tools(project: &Project) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(project.root.join(TOOLS)) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.path().join("package.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut installed = Vec::new();
+    for name in names {
+        if npm_tool(project, &name).is_ok() {
+            continue;
+        }
+        let (Ok(npm), Ok(_)) = (which::which("npm"), which::which("node")) else {
+            continue;
+        };
+        match install_tool(project, &name, &npm) {
+            Ok(()) => installed.push(format!("{TOOLS}/{name}")),
+            Err(e) => eprintln!("notice: {TOOLS}/{name} not installed: {e}"),
+        }
+    }
+    installed
+}
+
+fn install_tool(project: &Project, name: &str, npm: &Path) -> Result<(), String> {
+    let source = project.root.join(TOOLS).join(name);
+    let state = tool_state(project, name);
+    std::fs::create_dir_all(&state)
+        .map_err(|e| format!("cannot create {}: {e}", state.display()))?;
+    let _ = std::fs::remove_file(state.join(TOOL_STAMP));
+    // npm ci needs package.json and the lock side by side; the source tree
+    // never gets a node_modules.
+    for file in ["package.json", "package-lock.json"] {
+        std::fs::copy(source.join(file), state.join(file))
+            .map_err(|e| format!("cannot copy {TOOLS}/{name}/{file}: {e}"))?;
+    }
+    let args = ["ci", "--no-audit", "--no-fund", "--loglevel=error"];
+    let shown = format!(
+        "`npm {} --prefix {}`",
+        args.join(" "),
+        project.display_path(&state)
+    );
+    eprintln!("$ {}", shown.trim_matches('`'));
+    let sh = xshell::Shell::new().map_err(|e| format!("cannot start npm: {e}"))?;
+    let out = scrub_env(sh.cmd(npm).args(args).arg("--prefix").arg(&state))
+        .quiet()
+        .ignore_status()
+        .output()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        return Err(format!("{shown} failed ({}): {first}", out.status));
+    }
+    let lock = lock_hash(project, name).unwrap_or_default();
+    std::fs::write(state.join(TOOL_STAMP), format!("{lock}\n"))
+        .map_err(|e| format!("cannot write {}: {e}", state.join(TOOL_STAMP).display()))
 }
 
 pub fn is_root() -> bool {

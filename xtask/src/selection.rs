@@ -111,6 +111,12 @@ pub fn filter_specs(selected: &mut [Selected], specs: &[String]) -> Result<()> {
 /// Provisions the languages about to build when that needs no prompt (root
 /// for apt, or a rustup that can download); otherwise names the command.
 pub fn make_ready(project: &Project, selected: &mut [Selected]) -> Result<()> {
+    // An optional tool changes what a language builds (and its cache key).
+    if !provision::npm_tools(project).is_empty() {
+        for sel in selected.iter_mut() {
+            sel.toolchain = sel.lang.detect(project);
+        }
+    }
     if selected.iter().all(|s| s.toolchain.ready) {
         return Ok(());
     }

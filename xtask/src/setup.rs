@@ -16,9 +16,12 @@ impl flags::Setup {
             }
             return Ok(());
         }
+        // Optional tools first: detection reports whether a language uses them.
+        let tools = provision::npm_tools(project);
         let langs = lang::all();
         let detected = provision::detect_all(project, &langs);
-        let outcome = provision::ensure(project, &langs, detected)?;
+        let mut outcome = provision::ensure(project, &langs, detected)?;
+        outcome.installed.extend(tools);
         let mut missing = Vec::new();
         for (lang, tc) in langs.iter().zip(&outcome.toolchains) {
             if tc.ready {

@@ -190,6 +190,9 @@ pub struct Toolchain {
     /// Environment and arguments the strategy adds to every build.
     pub env: Vec<(String, String)>,
     pub args: Vec<String>,
+    /// What doctor says about optional steps of the build (an optimiser
+    /// that runs, or why it does not and the command that fixes it).
+    pub notes: Vec<String>,
 }
 
 impl Toolchain {
