@@ -95,12 +95,12 @@ impl flags::Fuzz {
         let chosen: Vec<String> = match &self.target {
             Some(t) if all.contains(t) => vec![t.clone()],
             Some(t) => bail!("no fuzz target `{t}`: the targets are {}", all.join(", ")),
-            None => all,
+            None => all.clone(),
         };
         let seconds = self.seconds.unwrap_or(DEFAULT_SECONDS);
         check_cxx()?;
         let started = Instant::now();
-        let exes = build(project)?;
+        let exes = build(project, &all)?;
         println!(
             "fuzz: built the instrumented targets in {:.1} s",
             started.elapsed().as_secs_f64()
@@ -190,11 +190,17 @@ fn cargo() -> Command {
     cmd
 }
 
-/// Builds the targets; returns each one's executable. Those are read from cargo's
-/// messages rather than target/debug/<name>, which a plain build of the fuzz
-/// crate (`cargo test --workspace`) overwrites with an uninstrumented copy.
-fn build(project: &Project) -> Result<BTreeMap<String, PathBuf>> {
+/// Builds the targets; returns each one's executable, linked into
+/// target/fuzz/bin/. A plain build of the fuzz crate (`cargo test --workspace`)
+/// puts uninstrumented copies at target/debug/<name>, and cargo does not copy a
+/// fresh binary there again unless the file is missing: so it is removed first,
+/// and what cargo then puts there is checked for SanitizerCoverage's counters.
+fn build(project: &Project, targets: &[String]) -> Result<BTreeMap<String, PathBuf>> {
     let me = std::env::current_exe().context("cannot find the xtask binary")?;
+    let debug = project.root.join("target/debug");
+    for t in targets {
+        let _ = std::fs::remove_file(debug.join(t));
+    }
     let output = cargo()
         .args([
             "build",
@@ -216,21 +222,40 @@ fn build(project: &Project) -> Result<BTreeMap<String, PathBuf>> {
             output.status
         );
     }
+    let bin = project.root.join("target/fuzz/bin");
+    std::fs::create_dir_all(&bin).with_context(|| format!("cannot create {}", bin.display()))?;
     let mut exes = BTreeMap::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        if msg["reason"] == "compiler-artifact" && msg["target"]["kind"][0] == "bin" {
-            if let (Some(name), Some(exe)) =
-                (msg["target"]["name"].as_str(), msg["executable"].as_str())
-            {
-                exes.insert(name.to_owned(), PathBuf::from(exe));
-            }
+        if msg["reason"] != "compiler-artifact" || msg["target"]["kind"][0] != "bin" {
+            continue;
         }
+        let (Some(name), Some(exe)) = (msg["target"]["name"].as_str(), msg["executable"].as_str())
+        else {
+            continue;
+        };
+        let built = std::fs::read(exe).with_context(|| format!("cannot read {exe}"))?;
+        if !built
+            .windows(SANCOV_SECTION.len())
+            .any(|w| w == SANCOV_SECTION)
+        {
+            bail!("{exe} has no coverage counters: another cargo build replaced it meanwhile; run again");
+        }
+        // Our own link: a later plain build replaces target/debug/<name>, not this.
+        let link = bin.join(name);
+        let _ = std::fs::remove_file(&link);
+        std::fs::hard_link(exe, &link)
+            .or_else(|_| std::fs::copy(exe, &link).map(drop))
+            .with_context(|| format!("cannot link {exe} to {}", link.display()))?;
+        exes.insert(name.to_owned(), link);
     }
     Ok(exes)
 }
+
+/// The section SanitizerCoverage's inline 8-bit counters live in.
+const SANCOV_SECTION: &[u8] = b"__sancov_cntrs";
 
 /// kernel_diff compares with the official host fuzz/kernel_diff.toml names:
 /// without its driver it checks polyplug against its model only, which CI must not.
@@ -243,9 +268,9 @@ fn check_official(project: &Project) -> Result<()> {
     let Some(host) = table.get("host").and_then(|h| h.as_str()) else {
         bail!("{} names no `host`", file.display());
     };
-    let ready = project.root.join("target/hosts").join(host).join(".ready");
-    if !ready.is_file() {
-        let why = format!("the {host} driver is not set up: run `cargo xtask setup`");
+    let hosts = crate::hosts::select(project, &[host.to_owned()])?;
+    if hosts.iter().any(|h| h.ready().is_none()) {
+        let why = format!("the {host} driver is not set up: run `cargo xtask setup --host {host}`");
         if std::env::var_os("CI").is_some() {
             bail!("kernel_diff needs it under CI: {why}");
         }

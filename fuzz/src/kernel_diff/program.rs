@@ -1,12 +1,20 @@
 //! An ABI call sequence, decoded from fuzz bytes, with a model of what the
 //! Extism kernel specifies about it, written as a WAT module.
 //!
-//! The module runs the calls in order and outputs a trace: one little-endian
-//! u64 per value the model can predict (lengths, loads of bytes it wrote, input
-//! bytes, config and var values). Values that depend on the allocator's layout
-//! (handle values, bytes never written, freed blocks, `memory_bytes`) are
-//! still produced by a call but dropped, so the trace is the same on every
-//! conforming kernel. The model also predicts the trace itself and the status.
+//! The module runs the calls in order and outputs a trace: little-endian u64s,
+//! the count and then each value the model can predict (lengths, loads of bytes
+//! it wrote, input bytes, config and var values, far loads). Values that depend
+//! on the allocator's layout (handle values, bytes never written, freed blocks,
+//! `memory_bytes`) are still produced by a call but dropped, so the trace is the
+//! same on every conforming kernel. The model predicts the trace and the status
+//! from docs/kernel-memory.md's measured facts (alloc(0) is 0, a freed handle's
+//! length is 0, var_set frees key and value, config_get/var_get free the key,
+//! error_set(0) clears the error, a second free does nothing).
+//!
+//! Never generated, because the result is the allocator's business or a
+//! declared difference: accesses past a block's end inside kernel memory,
+//! handles made up from numbers, a freed key or value passed to
+//! var_set/var_get/config_get (a trap on both), the same block as key and value.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
