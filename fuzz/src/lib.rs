@@ -14,7 +14,7 @@ mod manifest;
 mod smith;
 mod spec_toml;
 
-pub use kernel_diff::{kernel_diff, Program, DIVERGES};
+pub use kernel_diff::{kernel_diff, kernel_diff_init, Program, DIVERGES};
 pub use manifest::manifest;
 pub use smith::smith;
 pub use spec_toml::spec_toml;

@@ -143,6 +143,11 @@ fn same(program: &Program, ours: &CallResult, theirs: &CallResult) -> Result<(),
     }
 }
 
+/// Starts the official host's driver (a fuzz target's initialisation).
+pub fn kernel_diff_init() {
+    let _ = official();
+}
+
 /// The official host, once per process: `None` (said once) when its driver is
 /// not set up; under CI that is a failure instead.
 fn official() -> Option<&'static Official> {
@@ -214,29 +219,24 @@ impl Official {
 }
 
 /// The driver's state folder for fuzzing: the real one's entries linked, except
-/// its compiled-module cache, which would keep every program; this one starts
-/// empty at every run.
+/// its compiled-module cache, which would fill with every program: this one has
+/// its own (wasmtime's cache trims itself to its size limit).
 fn fuzz_state(root: &Path, name: &str, state: &Path) -> Result<PathBuf, String> {
-    let parent = root.join("target/fuzz/host-state");
-    // Those of processes that are gone.
-    for old in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
-        let file_name = old.file_name();
-        let pid = file_name.to_string_lossy();
-        let pid = pid.rsplit('-').next().unwrap_or_default();
-        if !Path::new("/proc").join(pid).exists() {
-            let _ = std::fs::remove_dir_all(old.path());
-        }
-    }
-    let fuzz = parent.join(format!("{name}-{}", std::process::id()));
+    let fuzz = root.join("target/fuzz/host-state").join(name);
     std::fs::create_dir_all(&fuzz).map_err(|e| format!("{}: {e}", fuzz.display()))?;
     let entries = std::fs::read_dir(state).map_err(|e| format!("{}: {e}", state.display()))?;
     for entry in entries.flatten() {
-        if entry.file_name() == "cache" {
+        let link = fuzz.join(entry.file_name());
+        if entry.file_name() == "cache" || link.symlink_metadata().is_ok() {
             continue;
         }
-        let link = fuzz.join(entry.file_name());
-        std::os::unix::fs::symlink(entry.path(), &link)
-            .map_err(|e| format!("{}: {e}", link.display()))?;
+        match std::os::unix::fs::symlink(entry.path(), &link) {
+            // Another fuzzing process linked it meanwhile.
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(format!("{}: {e}", link.display()))
+            }
+            _ => {}
+        }
     }
     Ok(fuzz)
 }
