@@ -33,6 +33,18 @@ fn wasm() -> &'static [u8] {
 
 const SMALL: &[u8] = b"hello, plugin!";
 
+/// count-vowels built with the official Rust PDK: a loop over every input
+/// byte in the plugin's own memory, to show what the bounds checks cost.
+fn count_vowels() -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/rust/count-vowels.wasm");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}: run `cargo xtask build-all`", path.display()))
+}
+
+/// 1 MiB of text, a vowel in every few bytes.
+fn text() -> Vec<u8> {
+    b"the quick brown fox jumps over the lazy dog. ".iter().copied().cycle().take(1 << 20).collect()
+}
+
 fn mib() -> Vec<u8> {
     (0..1 << 20).map(|i| (i * 7 % 251) as u8).collect()
 }
@@ -123,6 +135,15 @@ mod polyplug {
             .bench_local(|| p.call("echo", black_box(&input)).unwrap());
     }
 
+    #[divan::bench]
+    fn count_vowels_1mib(b: Bencher) {
+        let manifest = Manifest::new(Wasm::data(count_vowels()));
+        let mut p = Plugin::builder(&engine(), manifest).build().unwrap();
+        let input = text();
+        b.counter(BytesCount::new(input.len()))
+            .bench_local(|| p.call("count_vowels", black_box(&input)).unwrap());
+    }
+
     /// A new engine (as a new `polyplug call` process has) loading from the disk cache.
     #[divan::bench]
     fn load_from_disk_cache(b: Bencher) {
@@ -178,6 +199,14 @@ mod official {
             let mut p = Plugin::new_from_compiled(&compiled).unwrap();
             p.call::<&[u8], Vec<u8>>("echo", black_box(SMALL)).unwrap()
         });
+    }
+
+    #[divan::bench]
+    fn count_vowels_1mib(b: Bencher) {
+        let mut p = Plugin::new(Manifest::new([Wasm::data(count_vowels())]), [], false).unwrap();
+        let input = text();
+        b.counter(BytesCount::new(input.len()))
+            .bench_local(|| p.call::<&[u8], Vec<u8>>("count_vowels", black_box(&input)).unwrap());
     }
 
     #[divan::bench]

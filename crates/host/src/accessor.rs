@@ -25,7 +25,7 @@ use wasmtime::{
 };
 
 use crate::current_plugin::CurrentPlugin;
-use crate::error::{Error, ErrorKind};
+use crate::error::{self, Error, ErrorKind};
 use crate::kernel::{
     ACCESSORS, BASE, SLOT_INPUT_OFFSET, SLOT_INPUT_STARTS_1, SLOT_INPUT_STARTS_8, SLOT_STARTS_1,
     SLOT_STARTS_8,
@@ -121,12 +121,8 @@ impl Accessor {
             },
         );
         let imports = [memory.clone().into(), slow.into()];
-        let instance = Instance::new(&mut *store, &self.module, &imports).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidModule,
-                format!("the kernel accessor module does not instantiate: {e:#}"),
-            )
-        })?;
+        let instance = Instance::new(&mut *store, &self.module, &imports)
+            .map_err(|e| error::instantiation(&e, "the kernel accessor module"))?;
         let data = memory.data();
         let (ptr, len) = (UnsafeCell::raw_get(data.as_ptr()), data.len());
         // SAFETY: the lease keeps the memory mapped as long as the kernel that holds

@@ -24,6 +24,27 @@ use crate::manifest::Wasm;
 /// How often the epoch advances: the granularity of timeouts.
 pub(crate) const TICK: Duration = Duration::from_millis(2);
 
+/// Plugin instances alive at once in a pooled engine (each also holds a
+/// kernel accessor instance). Each memory slot reserves 4 GiB of address
+/// space plus guard pages: about 1 TiB in all, of the 128 TiB a 64-bit
+/// process has.
+pub const POOLED_INSTANCES: u32 = 256;
+/// Bytes of each pooled memory kept resident and restored in place where the
+/// kernel can tell which pages were dirtied (PAGEMAP_SCAN, Linux 6.7+);
+/// elsewhere every kept byte is zeroed on each reset, so far fewer are kept.
+fn keep_resident() -> usize {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut numbers = release
+        .split(['.', '-'])
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let version = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    if version >= (6, 7) {
+        2 << 20
+    } else {
+        64 << 10
+    }
+}
+
 /// Settings that shape every plugin of an [`Engine`].
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -31,8 +52,9 @@ pub struct EngineConfig {
     pub cache_dir: Option<PathBuf>,
     /// The largest wasm call stack, in bytes (wasmtime's `max_wasm_stack`).
     pub max_wasm_stack: usize,
-    /// Reuse instance memory slots from a pool: faster fresh instances, more
-    /// virtual memory reserved up front.
+    /// Reuse instance slots from a pool (on by default): a fresh instance costs
+    /// about a third, but at most [`POOLED_INSTANCES`] plugin instances can be
+    /// alive at once, and their address space is reserved up front.
     pub pooling: bool,
     /// Compile with Winch, wasmtime's baseline compiler, instead of Cranelift:
     /// quicker to compile, slower code (docs/bench.md has the trade, measured).
@@ -45,7 +67,7 @@ impl Default for EngineConfig {
         EngineConfig {
             cache_dir: cache::default_dir(),
             max_wasm_stack: 512 * 1024,
-            pooling: false,
+            pooling: true,
             winch: false,
         }
     }
@@ -240,18 +262,21 @@ impl Engine {
         let module = match cached {
             Some(m) => m,
             None => {
-                let m = Module::new(&flavor.engine, wasm).map_err(|e| {
+                // Module::new would also take WAT text, so junk would get a
+                // WAT parse error: say first what the bytes are not.
+                let binary = wat::parse_bytes(wasm).map_err(|e| {
                     Error::new(
                         ErrorKind::InvalidModule,
-                        if wasm.starts_with(b"\0asm") {
-                            format!("the wasm module does not compile: {e:#}")
-                        } else {
-                            // Module::new also takes WAT text, so junk gets a WAT
-                            // parse error: say first what the bytes are not.
-                            format!(
-                                "not a wasm module (no \\0asm header) and not valid WAT text: check the file is a .wasm build output: {e:#}"
-                            )
-                        },
+                        format!(
+                            "not a wasm module (no \\0asm header) and not valid WAT text: check the file is a .wasm build output: {e:#}"
+                        ),
+                    )
+                })?;
+                refuse_shared_memory(&binary)?;
+                let m = Module::from_binary(&flavor.engine, &binary).map_err(|e| {
+                    Error::new(
+                        ErrorKind::InvalidModule,
+                        format!("the wasm module does not compile: {e:#}"),
                     )
                 })?;
                 if let (Some(disk), Ok(bytes)) = (&self.inner.disk, m.serialize()) {
@@ -262,6 +287,24 @@ impl Engine {
         };
         Ok(module)
     }
+}
+
+/// The engine enables shared memories for the kernel memory (accessor.rs),
+/// but plugins get no threads, so a shared memory of theirs is a mistake (and
+/// one the pooling allocator cannot hold).
+fn refuse_shared_memory(binary: &[u8]) -> Result<(), Error> {
+    for payload in wasmparser::Parser::new(0).parse_all(binary) {
+        let Ok(wasmparser::Payload::MemorySection(memories)) = payload else {
+            continue;
+        };
+        if memories.into_iter().any(|m| m.is_ok_and(|m| m.shared)) {
+            return Err(Error::new(
+                ErrorKind::InvalidModule,
+                "the module defines a shared memory: Extism plugins run single-threaded, rebuild it without threads",
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Flavor {
@@ -283,19 +326,27 @@ impl Flavor {
                 "this polyplug-host was built without its `winch` feature: build with `--features winch`, or leave EngineConfig::winch off",
             ));
         }
+        // Guard pages and signals stay: with bounds checks in the compiled
+        // code instead, a pooled fresh instance skips two mprotect calls
+        // (14 -> 9 us) but modules take twice as long to compile and calls
+        // run 5-8% slower (docs/bench.md).
         if config.pooling {
             let mut pool = wasmtime::PoolingAllocationConfig::default();
             // Each plugin instance comes with a kernel accessor instance.
-            pool.total_core_instances(512)
-                .total_memories(256)
-                .total_tables(256);
+            pool.total_core_instances(2 * POOLED_INSTANCES)
+                .total_memories(POOLED_INSTANCES)
+                .total_tables(POOLED_INSTANCES);
             pool.table_elements(100_000);
-            // Returning a slot by madvise costs a TLB shootdown on every core
-            // the process runs on; a server returns one per request. The
-            // first 64 KiB of each memory (all many calls touch) is zeroed in
-            // place instead, and the rest is decommitted in batches.
-            pool.linear_memory_keep_resident(64 << 10)
+            // Plugins run synchronously: no async stacks (1000 by default,
+            // each with a guard page: 2 ms of mprotect at every engine start).
+            pool.total_stacks(0);
+            // Memory is reset by finding the pages a plugin dirtied
+            // (PAGEMAP_SCAN, Linux 6.7+) and restoring just those in place:
+            // no madvise, no page faults on the next instance. Older kernels
+            // zero the first 64 KiB in place and decommit the rest in batches.
+            pool.linear_memory_keep_resident(keep_resident())
                 .table_keep_resident(1 << 16)
+                .pagemap_scan(wasmtime::Enabled::Auto)
                 .decommit_batch_size(16);
             wt.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
         }

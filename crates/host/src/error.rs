@@ -37,10 +37,13 @@ pub enum ErrorKind {
     Io,
     /// WASI `proc_exit` with a non-zero code.
     Exit,
+    /// The engine's instance pool is full: as many plugin instances as it
+    /// holds are alive at once. Dropping one makes room.
+    Busy,
 }
 
 impl ErrorKind {
-    const ALL: [ErrorKind; 14] = [
+    const ALL: [ErrorKind; 15] = [
         ErrorKind::Timeout,
         ErrorKind::OutOfFuel,
         ErrorKind::MemoryLimit,
@@ -55,6 +58,7 @@ impl ErrorKind {
         ErrorKind::InvalidManifest,
         ErrorKind::Io,
         ErrorKind::Exit,
+        ErrorKind::Busy,
     ];
 
     /// The kind a category names (as another host reports it), if any.
@@ -81,6 +85,7 @@ impl ErrorKind {
             ErrorKind::InvalidManifest => "invalid-manifest",
             ErrorKind::Io => "io",
             ErrorKind::Exit => "exit",
+            ErrorKind::Busy => "busy",
         }
     }
 }
@@ -160,4 +165,24 @@ mod tests {
         }
         assert_eq!(ErrorKind::from_category("no-such-category"), None);
     }
+}
+
+/// The error for an instance that could not be made, [`ErrorKind::Busy`] when
+/// the pool is full (it names the cap and the ways out).
+pub(crate) fn instantiation(e: &wasmtime::Error, what: &str) -> Error {
+    if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
+        return Error::new(
+            ErrorKind::Busy,
+            format!(
+                "{} plugin instances are alive at once, as many as the engine's pool holds: drop plugins that are done, or build the engine with EngineConfig {{ pooling: false, .. }} ({e:#})",
+                crate::engine::POOLED_INSTANCES
+            ),
+        );
+    }
+    Error::new(
+        ErrorKind::InvalidModule,
+        format!("{what} does not instantiate: {e:#}"),
+    )
 }

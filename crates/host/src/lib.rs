@@ -43,7 +43,7 @@ mod wasi;
 pub mod xtp;
 
 pub use current_plugin::CurrentPlugin;
-pub use engine::{Engine, EngineConfig, FileStamp};
+pub use engine::{Engine, EngineConfig, FileStamp, POOLED_INSTANCES};
 pub use error::{Error, ErrorKind};
 pub use host_fns::HostFunction;
 pub use kv::KvStore;

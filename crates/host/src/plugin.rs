@@ -18,7 +18,7 @@ use crate::accessor;
 use crate::current_plugin::{CurrentPlugin, Shared};
 use crate::engine::Engine;
 use crate::env_fns::{self, ENV};
-use crate::error::{Error, ErrorKind};
+use crate::error::{self, Error, ErrorKind};
 use crate::host_fns::HostFunction;
 use crate::limits::{on_epoch, ticks_until, FAR};
 use crate::log::{LogLevel, Logger};
@@ -94,18 +94,6 @@ impl PluginBuilder {
             wasi::check_paths(&self.manifest)?;
         }
         check_imports(&module, self.wasi, &self.host_fns)?;
-        // The engine enables shared memories for the kernel memory (accessor.rs);
-        // plugins get no threads, so a shared memory of theirs is a mistake.
-        if module
-            .exports()
-            .any(|e| matches!(e.ty(), ExternType::Memory(m) if m.is_shared()))
-        {
-            return Err(Error::new(
-                ErrorKind::InvalidModule,
-                "the module exports a shared memory: Extism plugins run single-threaded, rebuild it without threads",
-            ));
-        }
-
         let base = flavor.linker(self.wasi)?;
         let custom = if self.host_fns.is_empty() {
             None
@@ -482,6 +470,9 @@ impl Plugin {
         let timeout_ms = self.shared.manifest.timeout_ms;
         let instance = match Instance::new(&mut store, &self.module, &imports) {
             Ok(i) => i,
+            Err(e) if e.is::<wasmtime::PoolConcurrencyLimitError>() => {
+                return Err(error::instantiation(&e, "the plugin"));
+            }
             Err(e) => {
                 classify(&mut store, e, "instantiation", timeout_ms)?;
                 return Err(Error::new(

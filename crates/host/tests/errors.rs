@@ -389,5 +389,29 @@ fn shared_memories_are_refused() {
     .build()
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidModule, "{e}");
-    assert!(e.message().contains("shared memory"), "{e}");
+    assert!(e.message().contains("defines a shared memory"), "{e}");
+}
+
+#[test]
+fn a_full_instance_pool_is_a_clear_error_and_frees_up() {
+    let engine = engine();
+    let manifest = Manifest::new(Wasm::data(module(LIMITS)));
+    let template = Plugin::builder(&engine, manifest).build().unwrap();
+    let mut live: Vec<Plugin> = (0..polyplug_host::POOLED_INSTANCES)
+        .map(|_| {
+            let mut p = template.fresh();
+            p.call("ok", b"x").unwrap();
+            p
+        })
+        .collect();
+    let e = template.fresh().call("ok", b"x").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Busy, "{e}");
+    assert!(
+        e.message().contains("plugin instances are alive at once")
+            && e.message().contains("pooling: false"),
+        "{e}"
+    );
+    // Dropping one makes room for the next.
+    live.pop();
+    assert_eq!(template.fresh().call("ok", b"x").unwrap(), b"x");
 }

@@ -184,9 +184,11 @@ fn unknown_plugin(app: &App, name: &str) -> Response {
 }
 
 /// The status for a failed call: 422 the plugin said no, 504 timeout, 507 a
-/// memory limit, 404 an export it cannot call, 500 a trap or anything else.
+/// memory limit, 404 an export it cannot call, 503 the instance pool is full,
+/// 500 a trap or anything else.
 fn status(kind: ErrorKind) -> StatusCode {
     match kind {
+        ErrorKind::Busy => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::PluginError => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
         ErrorKind::MemoryLimit => StatusCode::INSUFFICIENT_STORAGE,
@@ -210,7 +212,12 @@ fn call_error(served: &Served, export: &str, request: u64, e: &Error) -> Respons
     if !limit.is_null() {
         extra["limit"] = limit;
     }
-    error(status(e.kind()), e.kind().category(), e.message(), extra)
+    let mut r = error(status(e.kind()), e.kind().category(), e.message(), extra);
+    if e.kind() == ErrorKind::Busy {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    r
 }
 
 /// A JSON error body: `{"error": category, "message": ..., ...extra}`.
