@@ -191,7 +191,7 @@ mod tests {
     fn a_scaffold_assembles_and_fails_with_its_message() {
         let exports = [
             Export {
-                name: "go".into(),
+                name: "run".into(),
                 raw: false,
             },
             Export {
@@ -208,11 +208,11 @@ mod tests {
         assert!(wasmparser::validate(&wasm).is_ok());
         let text = &files[0].1;
         assert!(
-            text.contains("(data (i32.const 0) \"not implemented: edge/go\")"),
+            text.contains("(data (i32.const 0) \"not implemented: edge/run\")"),
             "{text}"
         );
         assert!(
-            text.contains("(data (i32.const 24) \"not implemented: edge/two\")"),
+            text.contains("(data (i32.const 25) \"not implemented: edge/two\")"),
             "{text}"
         );
     }
