@@ -165,3 +165,73 @@ fn a_full_disk_while_writing_artifacts_keeps_the_old_ones() {
         "the old artifacts and manifest survive"
     );
 }
+
+const ADD_WAT: &str = r#"(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#;
+
+/// build-all rewriting every artifact and manifest.json, again and again, while
+/// the suite reads them: each suite run sees whole files and passes.
+#[test]
+fn a_build_all_racing_a_running_suite_changes_no_verdict() {
+    let root = Root::new();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let spec = std::fs::read_to_string(repo.join("fixtures/raw-add/spec.toml")).unwrap();
+    // The real raw-add cases and snapshots, played by a WAT plugin (quick to rebuild).
+    let spec: String = spec
+        .lines()
+        .filter(|l| !l.starts_with("na ="))
+        .collect::<Vec<_>>()
+        .join("\n");
+    root.write("fixtures/raw-add/spec.toml", &spec);
+    let snapshots = root.path().join("fixtures/raw-add/snapshots");
+    std::fs::create_dir_all(&snapshots).unwrap();
+    copy_dir(&repo.join("fixtures/raw-add/snapshots"), &snapshots);
+    root.write("plugins-wat/raw-add/plugin.wat", ADD_WAT);
+    assert!(root.xtask(&["build-all", "--lang", "wat"]).ok());
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let builder = {
+        let (stop, mut cmd) = (
+            stop.clone(),
+            root.xtask_command(&["build-all", "--lang", "wat", "--force"]),
+        );
+        std::thread::spawn(move || {
+            let mut builds = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let out = cmd.output().unwrap();
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                builds += 1;
+            }
+            builds
+        })
+    };
+    for _ in 0..5 {
+        let run = root.xtask(&[
+            "conformance",
+            "--lang",
+            "wat",
+            "--host",
+            "polyplug",
+            "--skip-build",
+        ]);
+        assert!(
+            run.ok(),
+            "the suite failed while build-all ran\n{}",
+            run.show()
+        );
+        assert!(
+            run.stdout.contains("4 pass, 0 fail, 0 error"),
+            "{}",
+            run.show()
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let builds = builder.join().unwrap();
+    assert!(
+        builds >= 2,
+        "build-all ran {builds} time(s) during the suite runs"
+    );
+}
