@@ -194,7 +194,7 @@ fn cargo() -> Command {
 /// target/fuzz/bin/. A plain build of the fuzz crate (`cargo test --workspace`)
 /// puts uninstrumented copies at target/debug/<name>, and cargo does not copy a
 /// fresh binary there again unless the file is missing: so it is removed first,
-/// and what cargo then puts there is checked for SanitizerCoverage's counters.
+/// and the binary run is one with SanitizerCoverage's counters (`instrumented`).
 fn build(project: &Project, targets: &[String]) -> Result<BTreeMap<String, PathBuf>> {
     let me = std::env::current_exe().context("cannot find the xtask binary")?;
     let debug = project.root.join("target/debug");
@@ -236,22 +236,46 @@ fn build(project: &Project, targets: &[String]) -> Result<BTreeMap<String, PathB
         else {
             continue;
         };
-        let built = std::fs::read(exe).with_context(|| format!("cannot read {exe}"))?;
-        if !built
-            .windows(SANCOV_SECTION.len())
-            .any(|w| w == SANCOV_SECTION)
-        {
-            bail!("{exe} has no coverage counters: another cargo build replaced it meanwhile; run again");
-        }
+        let Some(exe) = instrumented(Path::new(exe), &debug.join("deps"), name) else {
+            bail!(
+                "cargo built no instrumented `{name}`: no coverage counters in {exe} nor in \
+                 target/debug/deps/{name}-*"
+            );
+        };
         // Our own link: a later plain build replaces target/debug/<name>, not this.
         let link = bin.join(name);
         let _ = std::fs::remove_file(&link);
-        std::fs::hard_link(exe, &link)
-            .or_else(|_| std::fs::copy(exe, &link).map(drop))
-            .with_context(|| format!("cannot link {exe} to {}", link.display()))?;
+        std::fs::hard_link(&exe, &link)
+            .or_else(|_| std::fs::copy(&exe, &link).map(drop))
+            .with_context(|| format!("cannot link {} to {}", exe.display(), link.display()))?;
         exes.insert(name.to_owned(), link);
     }
     Ok(exes)
+}
+
+/// The instrumented build of a target: where cargo says it put it, unless a plain
+/// build (another cargo, running meanwhile) got there first; then the newest
+/// `deps/<name>-<hash>` with coverage counters, which is this build's.
+fn instrumented(uplifted: &Path, deps: &Path, name: &str) -> Option<PathBuf> {
+    let mut candidates: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(deps)
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            let file = e.file_name();
+            let file = file.to_string_lossy();
+            file.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|hash| hash.chars().all(|c| c.is_ascii_hexdigit()))
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    candidates.sort();
+    std::iter::once(uplifted.to_path_buf())
+        .chain(candidates.into_iter().rev().map(|(_, p)| p))
+        .find(|p| {
+            std::fs::read(p)
+                .is_ok_and(|b| b.windows(SANCOV_SECTION.len()).any(|w| w == SANCOV_SECTION))
+        })
 }
 
 /// The section SanitizerCoverage's inline 8-bit counters live in.
