@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde_json::{json, Value};
 
 use super::{
@@ -29,11 +29,52 @@ const STAMP: &str = "node_modules/.polyplug-lock.sha256";
 /// Names an export's function cannot take: TypeScript's reserved words, and
 /// the template's own abort hook.
 const RESERVED: &[&str] = &[
-    "break", "case", "catch", "class", "const", "continue", "debugger", "default", "delete", "do",
-    "else", "enum", "export", "extends", "false", "finally", "for", "function", "if", "import",
-    "in", "instanceof", "new", "null", "return", "super", "switch", "this", "throw", "true",
-    "try", "typeof", "var", "void", "while", "with", "implements", "interface", "let", "package",
-    "private", "protected", "public", "static", "yield", "myAbort",
+    "break",
+    "case",
+    "catch",
+    "class",
+    "const",
+    "continue",
+    "debugger",
+    "default",
+    "delete",
+    "do",
+    "else",
+    "enum",
+    "export",
+    "extends",
+    "false",
+    "finally",
+    "for",
+    "function",
+    "if",
+    "import",
+    "in",
+    "instanceof",
+    "new",
+    "null",
+    "return",
+    "super",
+    "switch",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "typeof",
+    "var",
+    "void",
+    "while",
+    "with",
+    "implements",
+    "interface",
+    "let",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "static",
+    "yield",
+    "myAbort",
 ];
 
 impl Language for AssemblyScript {
@@ -55,10 +96,8 @@ impl Language for AssemblyScript {
         let node = which::which("node").ok();
         let npm = which::which("npm").ok();
         let (Some(node), Some(npm)) = (node, npm) else {
-            let mut missing = Toolchain::missing(
-                "asc",
-                format!("no `node` and `npm` on PATH: {INSTALL}"),
-            );
+            let mut missing =
+                Toolchain::missing("asc", format!("no `node` and `npm` on PATH: {INSTALL}"));
             missing.version = compiler;
             return missing;
         };
@@ -89,7 +128,8 @@ impl Language for AssemblyScript {
         } else if major.is_none_or(|m| m < MIN_NODE) {
             toolchain.ready = false;
             toolchain.strategy = "none".into();
-            toolchain.hint = format!("Node.js {node_version} is too old for assemblyscript: {INSTALL}");
+            toolchain.hint =
+                format!("Node.js {node_version} is too old for assemblyscript: {INSTALL}");
         }
         toolchain
     }
@@ -107,24 +147,10 @@ impl Language for AssemblyScript {
 
     fn discover(&self, project: &Project, _toolchain: &Toolchain) -> Result<Vec<Plugin>> {
         let dir = project.root.join(DIR);
-        if !dir.is_dir() {
-            return Ok(Vec::new());
-        }
         let mut plugins = Vec::new();
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?
-        {
-            let path: PathBuf = entry?.path();
-            let name = path
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            if !path.is_dir() || name == "node_modules" || name.starts_with('.') {
-                continue;
-            }
+        for (path, name) in super::plugin_dirs(&dir)? {
             if !path.join("index.ts").is_file() {
-                if has_ts(&path) {
+                if super::has_files(&path, "ts") {
                     bail!(
                         "{} has TypeScript files but no index.ts: name the plugin's entry file index.ts",
                         project.display_path(&path)
@@ -216,14 +242,6 @@ fn locked_version(dir: &Path, package: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn has_ts(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|entries| {
-        entries
-            .flatten()
-            .any(|e| e.path().extension().is_some_and(|x| x == "ts"))
-    })
-}
-
 /// `npm ci` once per process (plugins build in parallel; the first one
 /// installs, the others wait), and not at all while the stamp matches the lock.
 fn npm_ci(ctx: &BuildContext, toolchain: &Toolchain) -> Result<PathBuf, String> {
@@ -294,7 +312,11 @@ fn build_one(ctx: &BuildContext, asc: &Path, plugin: &Plugin) -> Result<PathBuf,
     ];
     let sh = xshell::Shell::new().map_err(|e| format!("cannot start asc: {e}"))?;
     sh.change_dir(ctx.project.root.join(DIR));
-    let shown = format!("`{} {}` in {DIR}", ctx.project.display_path(asc), args.join(" "));
+    let shown = format!(
+        "`{} {}` in {DIR}",
+        ctx.project.display_path(asc),
+        args.join(" ")
+    );
     let result = scrub_env(sh.cmd(asc).args(&args))
         .env("NO_COLOR", "1")
         .env("FORCE_COLOR", "0")
@@ -383,7 +405,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         for (path, text) in [
-            ("hello/index.ts", "export function greet(): i32 { return 0; }"),
+            (
+                "hello/index.ts",
+                "export function greet(): i32 { return 0; }",
+            ),
             ("node_modules/x/index.ts", ""),
             ("package.json", "{}"),
             ("package-lock.json", "{}"),

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use super::{
     command_failure, fill, not_implemented, scrub_env, BuildContext, Built, Export, Language,
@@ -37,11 +37,52 @@ const APT: &[&str] = &[
 ];
 /// JavaScript's reserved words, which cannot name a function (an export).
 const RESERVED: &[&str] = &[
-    "await", "break", "case", "catch", "class", "const", "continue", "debugger", "default",
-    "delete", "do", "else", "enum", "export", "extends", "false", "finally", "for", "function",
-    "if", "implements", "import", "in", "instanceof", "interface", "let", "new", "null",
-    "package", "private", "protected", "public", "return", "static", "super", "switch", "this",
-    "throw", "true", "try", "typeof", "var", "void", "while", "with", "yield",
+    "await",
+    "break",
+    "case",
+    "catch",
+    "class",
+    "const",
+    "continue",
+    "debugger",
+    "default",
+    "delete",
+    "do",
+    "else",
+    "enum",
+    "export",
+    "extends",
+    "false",
+    "finally",
+    "for",
+    "function",
+    "if",
+    "implements",
+    "import",
+    "in",
+    "instanceof",
+    "interface",
+    "let",
+    "new",
+    "null",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "return",
+    "static",
+    "super",
+    "switch",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "typeof",
+    "var",
+    "void",
+    "while",
+    "with",
+    "yield",
 ];
 /// The engine's Rust without rustup's wasm32-wasip1 target: Debian's rustc
 /// building std from source.
@@ -323,13 +364,7 @@ impl Language for Js {
             .collect()
         };
         let mut plugins = Vec::new();
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?
-        {
-            let path: PathBuf = entry?.path();
-            if !path.is_dir() {
-                continue;
-            }
+        for (path, spec) in super::plugin_dirs(&dir)? {
             if !path.join("index.js").is_file() {
                 if path.join("index.d.ts").is_file() {
                     anyhow::bail!(
@@ -343,11 +378,7 @@ impl Language for Js {
             inputs.extend(compiler.iter().cloned());
             plugins.push(Plugin {
                 lang: self.name(),
-                spec: path
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned(),
+                spec,
                 dir: path,
                 target: "wasm32-wasip1".into(),
                 inputs,

@@ -110,6 +110,40 @@ pub trait Language: Sync {
     }
 }
 
+/// The plugin folders under `dir` with their names, sorted: its sub-folders
+/// but hidden ones and `node_modules`; none when `dir` does not exist.
+pub fn plugin_dirs(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    for entry in
+        std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?
+    {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if path.is_dir() && !name.starts_with('.') && name != "node_modules" {
+            found.push((path, name));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Whether `dir` holds a file ending in `.{extension}`: a plugin folder that
+/// lacks its entry file but has these is a mistake to report, not a stray folder.
+pub fn has_files(dir: &Path, extension: &str) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == extension))
+    })
+}
+
 /// One export of a new spec (`cargo xtask new --export NAME[:raw]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Export {

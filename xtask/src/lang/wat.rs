@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde_json::{json, Value};
 
 use super::{
@@ -62,26 +62,11 @@ impl Language for Wat {
     }
 
     fn discover(&self, project: &Project, _toolchain: &Toolchain) -> Result<Vec<Plugin>> {
-        let dir = project.root.join(DIR);
-        if !dir.is_dir() {
-            return Ok(Vec::new());
-        }
         let mut plugins = Vec::new();
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?
-        {
-            let path: PathBuf = entry?.path();
-            let name = path
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            if !path.is_dir() || name.starts_with('.') {
-                continue;
-            }
+        for (path, name) in super::plugin_dirs(&project.root.join(DIR))? {
             let file = path.join(FILE);
             if !file.is_file() {
-                if has_wat(&path) {
+                if super::has_files(&path, "wat") {
                     bail!(
                         "{} has .wat files but no {FILE}: name the plugin's module {FILE}",
                         project.display_path(&path)
@@ -98,7 +83,6 @@ impl Language for Wat {
                 id: String::new(),
             });
         }
-        plugins.sort_by(|a, b| a.spec.cmp(&b.spec));
         Ok(plugins)
     }
 
@@ -155,14 +139,6 @@ impl Language for Wat {
         );
         Ok(vec![(Path::new(DIR).join(spec).join(FILE), module)])
     }
-}
-
-fn has_wat(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|entries| {
-        entries
-            .flatten()
-            .any(|e| e.path().extension().is_some_and(|x| x == "wat"))
-    })
 }
 
 /// The module for `plugin`, written where build-all collects every
