@@ -23,6 +23,7 @@ const INSTALL: &str =
     "install Go >= 1.24 (or TinyGo) and put it on PATH; Debian's golang-go is too old";
 /// Names a plugin's function cannot take: Go's keywords and predeclared
 /// identifiers, `main` and `init`, and the PDK's package name.
+#[rustfmt::skip]
 const TAKEN: &[&str] = &[
     "break", "case", "chan", "const", "continue", "default", "defer", "else", "fallthrough",
     "for", "func", "go", "goto", "if", "import", "interface", "map", "package", "range", "return",

@@ -298,7 +298,11 @@ impl Language for Rust {
                 continue;
             };
             let declared = toml::from_str::<toml::Table>(&source).ok().and_then(|t| {
-                let spec = t.get("package")?.get("metadata")?.get("polyplug")?.get("spec")?;
+                let spec = t
+                    .get("package")?
+                    .get("metadata")?
+                    .get("polyplug")?
+                    .get("spec")?;
                 spec.as_str().map(str::to_owned)
             });
             if declared.as_deref() == Some(spec) {
@@ -702,7 +706,9 @@ mod tests {
         assert_eq!(edits.len(), 1);
         assert_eq!(edits[0].0, Path::new("plugins-rust/Cargo.toml"));
         assert!(
-            edits[0].1.contains("\"hello-plugin\",\n    \"new-one\",\n]"),
+            edits[0]
+                .1
+                .contains("\"hello-plugin\",\n    \"new-one\",\n]"),
             "{}",
             edits[0].1
         );
@@ -719,9 +725,15 @@ mod tests {
             name: name.into(),
             raw: false,
         };
-        let err = Rust.scaffold("ok", &[export("type")]).unwrap_err().to_string();
+        let err = Rust
+            .scaffold("ok", &[export("type")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("export `type` is a Rust keyword"), "{err}");
-        let err = Rust.scaffold("std", &[export("f")]).unwrap_err().to_string();
+        let err = Rust
+            .scaffold("std", &[export("f")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("cannot name a Rust crate"), "{err}");
     }
 
