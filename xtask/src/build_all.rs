@@ -4,8 +4,6 @@
 //! failing plugin is reported without stopping the others.
 
 use std::collections::BTreeSet;
-use std::sync::mpsc::RecvTimeoutError;
-use std::time::Duration;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -161,20 +159,7 @@ pub fn build_all(project: &Project, options: &Options) -> Result<Report> {
         jobs: options.jobs,
     };
     let progress = Progress::new(pending_total);
-    let results = std::thread::scope(|scope| {
-        // The ticker stops as soon as `done` is dropped, not at its next tick.
-        let (done, stop) = std::sync::mpsc::channel::<()>();
-        scope.spawn(|| {
-            let stop = stop;
-            while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(Duration::from_millis(250))
-            {
-                progress.tick();
-            }
-        });
-        let results = build_units(project, &ctx, &selected, &units, jobs, &progress);
-        drop(done);
-        results
-    });
+    let results = build_units(project, &ctx, &selected, &units, jobs, &progress);
     progress.clear();
 
     let mut failures = Vec::new();

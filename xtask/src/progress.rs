@@ -1,95 +1,78 @@
-//! Build progress: one redrawn status line on a terminal, plain lines
-//! otherwise (CI logs), plus the small thread pool that drives the builds.
+//! Build progress: an indicatif bar on a terminal, plain lines otherwise
+//! (CI logs), plus the small thread pool that drives the builds.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-pub struct Progress {
-    tty: bool,
-    total: usize,
-    state: Mutex<State>,
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A bar of `len` steps (a spinner when the length is unknown), redrawn on a
+/// terminal; None elsewhere, where callers print plain lines instead.
+pub fn bar(len: Option<u64>, prefix: &str) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let (bar, template) = match len {
+        Some(len) => (
+            ProgressBar::new(len),
+            "{prefix} [{elapsed}] {wide_bar} {pos}/{len} {msg}",
+        ),
+        None => (
+            ProgressBar::new_spinner(),
+            "{prefix} [{elapsed}] {spinner} {msg}",
+        ),
+    };
+    let style = ProgressStyle::with_template(template).expect("a valid progress template");
+    bar.set_style(style);
+    bar.set_prefix(prefix.to_string());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
 }
 
-struct State {
-    done: usize,
-    running: Vec<String>,
-    started: Option<Instant>,
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    running: Mutex<Vec<String>>,
 }
 
 impl Progress {
     pub fn new(total: usize) -> Progress {
         Progress {
-            tty: std::io::stderr().is_terminal(),
-            total,
-            state: Mutex::new(State {
-                done: 0,
-                running: Vec::new(),
-                started: None,
-            }),
+            bar: bar(Some(total as u64), "build-all"),
+            running: Mutex::new(Vec::new()),
         }
     }
 
     pub fn start(&self, label: &str) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.running.push(label.to_string());
-        state.started.get_or_insert_with(Instant::now);
-        if self.tty {
-            self.redraw(&state);
-        } else {
-            eprintln!("  building {label}");
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.push(label.to_string());
+        match &self.bar {
+            Some(bar) => bar.set_message(format!("building {}", running.join(", "))),
+            None => eprintln!("  building {label}"),
         }
     }
 
-    /// A finished unit of work: `lines` are printed above the status line.
+    /// A finished unit of work: `lines` are printed above the bar.
     pub fn finish(&self, label: &str, units: usize, lines: &[String]) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.running.retain(|l| l != label);
-        state.done += units;
-        let mut err = std::io::stderr().lock();
-        if self.tty {
-            let _ = write!(err, "\r\x1b[2K");
-        }
-        for line in lines {
-            let _ = writeln!(err, "{line}");
-        }
-        drop(err);
-        if self.tty {
-            self.redraw(&state);
-        }
-    }
-
-    /// Redraws the status line so a long compile still shows time passing.
-    pub fn tick(&self) {
-        if self.tty {
-            let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            self.redraw(&state);
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.retain(|l| l != label);
+        match &self.bar {
+            Some(bar) => {
+                for line in lines {
+                    bar.println(line);
+                }
+                bar.inc(units as u64);
+                bar.set_message(format!("building {}", running.join(", ")));
+            }
+            None => lines.iter().for_each(|line| eprintln!("{line}")),
         }
     }
 
     pub fn clear(&self) {
-        if self.tty {
-            eprint!("\r\x1b[2K");
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
-    }
-
-    fn redraw(&self, state: &State) {
-        if state.running.is_empty() {
-            eprint!("\r\x1b[2K");
-        } else {
-            let secs = state.started.map_or(0, |s| s.elapsed().as_secs());
-            let line = format!(
-                "[{}/{} {secs}s] building {}",
-                state.done,
-                self.total,
-                state.running.join(", ")
-            );
-            let width = 100;
-            let line: String = line.chars().take(width).collect();
-            eprint!("\r\x1b[2K{line}");
-        }
-        let _ = std::io::stderr().flush();
     }
 }
 

@@ -61,7 +61,7 @@ fn build_now(project: &Project) -> Result<Tools> {
 /// compiles wasmtime and takes minutes. cargo's JSON messages say which crates
 /// it compiled; a line goes out every few seconds (redrawn on a terminal).
 fn cargo_with_progress(workspace: &Path, target: &Path) -> Result<()> {
-    use std::io::{BufRead, IsTerminal, Write};
+    use std::io::BufRead;
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
 
@@ -92,7 +92,7 @@ fn cargo_with_progress(workspace: &Path, target: &Path) -> Result<()> {
             text
         })
     });
-    let tty = std::io::stderr().is_terminal();
+    let bar = crate::progress::bar(None, "tools");
     let started = Instant::now();
     let mut last = started;
     let mut built = 0usize;
@@ -105,30 +105,30 @@ fn cargo_with_progress(workspace: &Path, target: &Path) -> Result<()> {
             continue;
         }
         built += 1;
-        if last.elapsed() < Duration::from_secs(if tty { 0 } else { 10 }) && built > 1 {
+        let name = msg["target"]["name"].as_str().unwrap_or("?");
+        if let Some(bar) = &bar {
+            bar.set_message(format!(
+                "compiling the workspace's tools (suite runner, JS compiler) with cargo: {built} crates, now {name}"
+            ));
+            continue;
+        }
+        if last.elapsed() < Duration::from_secs(10) && built > 1 {
             continue;
         }
         last = Instant::now();
-        let name = msg["target"]["name"].as_str().unwrap_or("?");
-        let status = format!(
+        eprintln!(
             "tools: compiling the workspace's tools (suite runner, JS compiler) with cargo: {built} crates, now {name} ({} s)",
             started.elapsed().as_secs()
         );
-        let mut err = std::io::stderr().lock();
-        let _ = if tty {
-            write!(err, "\r\x1b[2K{status}")
-        } else {
-            writeln!(err, "{status}")
-        };
     }
     let status = child
         .wait()
         .with_context(|| format!("cannot wait for {shown}"))?;
     let errors = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     if built > 0 {
-        if tty {
-            eprint!("\r\x1b[2K");
-        }
         eprintln!(
             "tools: compiled {built} crates in {} s",
             started.elapsed().as_secs()

@@ -2,6 +2,7 @@
 //! pool, each compared with the fixture's expectations and the stored snapshot
 //! (read-only), then the cross-language check over the lot.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -440,15 +441,34 @@ fn indent(s: &str) -> String {
 }
 
 /// Lets `host` get its modules ready before the cases start, saying how far
-/// it is every 2 s once it has taken that long (cached modules take less).
+/// it is: a bar on a terminal, elsewhere a line every 2 s once it has taken
+/// that long (cached modules take less).
 fn prepare(host: &dyn Host, modules: &[(PathBuf, bool)]) {
     let started = Instant::now();
     let ready = AtomicUsize::new(0);
     let shown = Mutex::new(started);
     let total = modules.len();
     let name = host.name().to_string();
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "suite [{elapsed}] {wide_bar} {pos}/{len} {msg}",
+        ) {
+            bar.set_style(style);
+        }
+        bar.set_message(format!("compiling modules for {name}"));
+        bar
+    });
     host.prepare(modules, &|path: &Path| {
         let n = ready.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(bar) = &bar {
+            bar.set_position(n as u64);
+            bar.set_message(format!(
+                "compiling modules for {name}: {}",
+                module_label(path)
+            ));
+            return;
+        }
         let mut last = shown.lock().unwrap_or_else(|p| p.into_inner());
         if last.elapsed().as_secs() >= 2 {
             *last = Instant::now();
@@ -458,6 +478,9 @@ fn prepare(host: &dyn Host, modules: &[(PathBuf, bool)]) {
             );
         }
     });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     if started.elapsed().as_secs() >= 2 {
         eprintln!(
             "suite: {total} modules ready for {name} in {:.1} s",
