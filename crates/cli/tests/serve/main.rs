@@ -2,6 +2,8 @@
 //! 127.0.0.1, serving tests/serve/plugins.wat (one export per behaviour).
 
 mod artifacts;
+#[path = "../common/mod.rs"]
+mod common;
 mod server;
 
 use std::io::{Read, Write};
