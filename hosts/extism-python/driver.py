@@ -175,8 +175,8 @@ def classify_call_error(export, rc, message, runtime_log):
         return "exit"
     if message is None:
         return "plugin-error"  # non-zero return without a message
-    if message == "timeout":
-        return "timeout"
+    if message == "timeout" or re.search(r"Caused by:\s+timeout\s*$", message):
+        return "timeout"  # also a timeout inside a host call (an HTTP request)
     if message == "oom":
         return "memory-limit"
     if message.startswith("Function not found"):
