@@ -175,13 +175,13 @@ def classify_call_error(export, rc, message, runtime_log):
         return "exit"
     if message is None:
         return "plugin-error"  # non-zero return without a message
-    if message == "timeout" or re.search(r"Caused by:\s+timeout\s*$", message):
+    cause = log.split("Caused by:", 1)[1] if "Caused by:" in log else ""
+    if message == "timeout" or cause.strip() == "timeout":
         return "timeout"  # also a timeout inside a host call (an HTTP request)
     if message == "oom":
         return "memory-limit"
     if message.startswith("Function not found"):
         return "missing-export"
-    cause = log.split("Caused by:", 1)[1] if "Caused by:" in log else ""
     if re.search(r"HTTP request to .* is not allowed", cause):
         return "http-denied"
     if "call stack exhausted" in cause:
