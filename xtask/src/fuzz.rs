@@ -201,14 +201,20 @@ fn build(project: &Project, targets: &[String]) -> Result<BTreeMap<String, PathB
     for t in targets {
         let _ = std::fs::remove_file(debug.join(t));
     }
+    // `--workspace` with the targets named: cargo resolves features over every
+    // member, as `cargo test --workspace` does, so wasmtime and the other
+    // dependencies are the tests' builds. `--package polyplug-fuzz` alone resolves
+    // fewer features and compiles wasmtime and cranelift a second time.
+    let mut args = vec![
+        "build".to_owned(),
+        "--workspace".to_owned(),
+        "--message-format=json-render-diagnostics".to_owned(),
+    ];
+    for t in targets {
+        args.extend(["--bin".to_owned(), t.clone()]);
+    }
     let output = cargo()
-        .args([
-            "build",
-            "--package",
-            "polyplug-fuzz",
-            "--bins",
-            "--message-format=json-render-diagnostics",
-        ])
+        .args(&args)
         .env("CARGO_TARGET_DIR", project.root.join("target"))
         .env("RUSTC_WORKSPACE_WRAPPER", &me)
         .env(WRAPPER, "1")

@@ -16,6 +16,10 @@ pub fn leaked_env() -> Vec<String> {
         "RUSTC_BOOTSTRAP",
         "RUSTUP_TOOLCHAIN",
         "RUST_RECURSION_COUNT",
+        // xtask has a build script, so `cargo run` hands it an OUT_DIR; build
+        // scripts that watch OUT_DIR (ring's, through cc) would rerun and
+        // rebuild ring, rustls, ureq and polyplug-host at every nested cargo.
+        "OUT_DIR",
     ];
     const KEEP: &[&str] = &[
         "CARGO_HOME",
@@ -32,4 +36,21 @@ pub fn leaked_env() -> Vec<String> {
             cargo_set || EXACT.contains(&key.as_str())
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leaked_env;
+
+    #[test]
+    fn scrubs_what_cargo_sets_and_keeps_the_user_settings() {
+        // `cargo test` sets CARGO_PKG_NAME for this binary; OUT_DIR is what
+        // `cargo run` sets for a package with a build script (xtask's).
+        std::env::set_var("OUT_DIR", "/tmp/outer-build-script-out");
+        let leaked = leaked_env();
+        for key in ["CARGO_PKG_NAME", "CARGO_MANIFEST_DIR", "OUT_DIR"] {
+            assert!(leaked.iter().any(|k| k == key), "{key} not scrubbed: {leaked:?}");
+        }
+        assert!(!leaked.iter().any(|k| k == "CARGO_HOME" || k == "PATH"));
+    }
 }
