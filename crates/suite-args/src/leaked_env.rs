@@ -49,7 +49,10 @@ mod tests {
         std::env::set_var("OUT_DIR", "/tmp/outer-build-script-out");
         let leaked = leaked_env();
         for key in ["CARGO_PKG_NAME", "CARGO_MANIFEST_DIR", "OUT_DIR"] {
-            assert!(leaked.iter().any(|k| k == key), "{key} not scrubbed: {leaked:?}");
+            assert!(
+                leaked.iter().any(|k| k == key),
+                "{key} not scrubbed: {leaked:?}"
+            );
         }
         assert!(!leaked.iter().any(|k| k == "CARGO_HOME" || k == "PATH"));
     }
