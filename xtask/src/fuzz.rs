@@ -11,7 +11,9 @@
 //! running rustc. Cargo hashes a workspace wrapper into the members' artifact
 //! names, so the instrumented copies live next to the plain ones in target/debug:
 //! the dependencies are the ones `cargo test --workspace` built, and neither build
-//! undoes the other. `cargo fuzz run <target>` still works where cargo-fuzz is.
+//! undoes the other. The targets need the fuzz crate's `libfuzzer` feature (libFuzzer
+//! itself), which the tests never build; `cargo fuzz run --features libfuzzer
+//! <target>` still works where cargo-fuzz is.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -142,7 +144,7 @@ impl flags::Fuzz {
         let found: usize = runs.iter().map(|r| r.findings.len()).sum();
         if found > 0 {
             bail!(
-                "{found} finding(s): reproduce one with `target/debug/<target> <file>`, fix it or \
+                "{found} finding(s): reproduce one with `target/fuzz/bin/<target> <file>`, fix it or \
                  declare it, and copy the input to fuzz/regressions/<target>/ so `cargo test` replays it"
             );
         }
@@ -191,16 +193,11 @@ fn cargo() -> Command {
 }
 
 /// Builds the targets; returns each one's executable, linked into
-/// target/fuzz/bin/. A plain build of the fuzz crate (`cargo test --workspace`)
-/// puts uninstrumented copies at target/debug/<name>, and cargo does not copy a
-/// fresh binary there again unless the file is missing: so it is removed first,
-/// and the binary run is one with SanitizerCoverage's counters (`instrumented`).
+/// target/fuzz/bin/. The binaries need the fuzz crate's `libfuzzer` feature, so
+/// `cargo test --workspace` never builds them: the one at target/debug/<name> is
+/// this build's, and it must carry SanitizerCoverage's counters.
 fn build(project: &Project, targets: &[String]) -> Result<BTreeMap<String, PathBuf>> {
     let me = std::env::current_exe().context("cannot find the xtask binary")?;
-    let debug = project.root.join("target/debug");
-    for t in targets {
-        let _ = std::fs::remove_file(debug.join(t));
-    }
     // `--workspace` with the targets named: cargo resolves features over every
     // member, as `cargo test --workspace` does, so wasmtime and the other
     // dependencies are the tests' builds. `--package polyplug-fuzz` alone resolves
@@ -208,6 +205,8 @@ fn build(project: &Project, targets: &[String]) -> Result<BTreeMap<String, PathB
     let mut args = vec![
         "build".to_owned(),
         "--workspace".to_owned(),
+        "--features".to_owned(),
+        "polyplug-fuzz/libfuzzer".to_owned(),
         "--message-format=json-render-diagnostics".to_owned(),
     ];
     for t in targets {
@@ -242,46 +241,25 @@ fn build(project: &Project, targets: &[String]) -> Result<BTreeMap<String, PathB
         else {
             continue;
         };
-        let Some(exe) = instrumented(Path::new(exe), &debug.join("deps"), name) else {
+        let exe = Path::new(exe);
+        if !std::fs::read(exe)
+            .is_ok_and(|b| b.windows(SANCOV_SECTION.len()).any(|w| w == SANCOV_SECTION))
+        {
             bail!(
-                "cargo built no instrumented `{name}`: no coverage counters in {exe} nor in \
-                 target/debug/deps/{name}-*"
+                "cargo built `{name}` without coverage counters ({}): another cargo building \
+                 polyplug-fuzz with `--features libfuzzer` may have replaced it; run again",
+                exe.display()
             );
-        };
-        // Our own link: a later plain build replaces target/debug/<name>, not this.
+        }
+        // Our own link: a later build replaces target/debug/<name>, not this.
         let link = bin.join(name);
         let _ = std::fs::remove_file(&link);
-        std::fs::hard_link(&exe, &link)
-            .or_else(|_| std::fs::copy(&exe, &link).map(drop))
+        std::fs::hard_link(exe, &link)
+            .or_else(|_| std::fs::copy(exe, &link).map(drop))
             .with_context(|| format!("cannot link {} to {}", exe.display(), link.display()))?;
         exes.insert(name.to_owned(), link);
     }
     Ok(exes)
-}
-
-/// The instrumented build of a target: where cargo says it put it, unless a plain
-/// build (another cargo, running meanwhile) got there first; then the newest
-/// `deps/<name>-<hash>` with coverage counters, which is this build's.
-fn instrumented(uplifted: &Path, deps: &Path, name: &str) -> Option<PathBuf> {
-    let mut candidates: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(deps)
-        .ok()?
-        .flatten()
-        .filter(|e| {
-            let file = e.file_name();
-            let file = file.to_string_lossy();
-            file.strip_prefix(name)
-                .and_then(|rest| rest.strip_prefix('-'))
-                .is_some_and(|hash| hash.chars().all(|c| c.is_ascii_hexdigit()))
-        })
-        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-        .collect();
-    candidates.sort();
-    std::iter::once(uplifted.to_path_buf())
-        .chain(candidates.into_iter().rev().map(|(_, p)| p))
-        .find(|p| {
-            std::fs::read(p)
-                .is_ok_and(|b| b.windows(SANCOV_SECTION.len()).any(|w| w == SANCOV_SECTION))
-        })
 }
 
 /// The section SanitizerCoverage's inline 8-bit counters live in.
