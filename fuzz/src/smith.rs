@@ -77,7 +77,6 @@ fn config(u: &mut Unstructured<'_>) -> arbitrary::Result<wasm_smith::Config> {
         // wasmtime (no `gc` feature) refuses.
         tail_call_enabled: false,
         wide_arithmetic_enabled: false,
-        compact_imports_enabled: false,
         custom_page_sizes_enabled: false,
         ..wasm_smith::Config::default()
     };
