@@ -42,7 +42,7 @@ pub use outcome::{CallOutcome, CallResult, CaseRun, CellResult, CellStatus};
 pub use render::{canonical_json, check_expectations, render_bytes, render_snapshot};
 pub use runner::{Runner, Services};
 pub use snapfile::{snapshot_file, snapshot_name, SnapFile};
-pub use suite::{evaluate, Filter, Results, Shard, Suite};
+pub use suite::{estimated_cost, evaluate, Filter, Results, Shard, Suite};
 
 /// Parses one spec.toml's text exactly as [`load_fixtures`] does, with `dir` as
 /// its fixture folder (file inputs are read from it): what the fuzzer drives.

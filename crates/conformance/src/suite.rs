@@ -298,16 +298,21 @@ impl Suite {
     }
 }
 
-/// A rough guess of a case's run time in ms: calls that must time out take their
-/// timeout, big inputs take time to copy through the ABI.
-fn estimated_cost(case: &Case) -> u64 {
-    case.all_calls()
+/// A rough guess of a case's run time in ms, to start the slow cases first:
+/// calls that must time out take their timeout, big inputs take time to copy
+/// through the ABI, and a case that declares a timeout at all (10^6 host calls,
+/// a recursion the official runtimes take seconds to overflow) is one its author
+/// expects to run long.
+pub fn estimated_cost(case: &Case) -> u64 {
+    let calls: u64 = case
+        .all_calls()
         .map(|call| {
             let waits = matches!(&call.expect, Expect::Error { accepted, .. } if accepted.iter().any(|a| a == "timeout"));
             let wait = if waits { case.timeout_ms.unwrap_or(0) } else { 0 };
             wait + call.input.bytes.len() as u64 / 4096 + 1
         })
-        .sum()
+        .sum();
+    calls + case.timeout_ms.unwrap_or(0) / 10
 }
 
 /// Runs and judges one cell against the fixture and the stored snapshot.

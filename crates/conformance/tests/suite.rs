@@ -19,8 +19,9 @@ use std::time::SystemTime;
 use libtest_mimic::{Arguments, Failed, Trial};
 use polyplug_conformance::hosts::{self, Host, IN_PROCESS};
 use polyplug_conformance::{
-    check_equivalence, check_expectations, evaluate, load_fixtures, render_snapshot, snapshot_name,
-    Artifacts, Case, CaseRun, CellResult, CellStatus, Runner, Skip, Spec, XtpTest,
+    check_equivalence, check_expectations, estimated_cost, evaluate, load_fixtures,
+    render_snapshot, snapshot_name, Artifacts, Case, CaseRun, CellResult, CellStatus, Runner, Skip,
+    Spec, XtpTest,
 };
 
 fn main() -> ExitCode {
@@ -61,8 +62,15 @@ fn main() -> ExitCode {
         hosts: found,
         runner: OnceLock::new(),
         runs: Mutex::default(),
+        judged: Mutex::default(),
     });
     let mut specs_with_tests = Vec::new();
+    // Cells first, the slow ones earliest, then the checks that read them: an
+    // equivalence test listed beside its cells would wait, holding a worker,
+    // for the slowest of them (10^6 host calls on an official runtime) while
+    // the other worker ran out of cells.
+    let mut cells: Vec<(u64, Trial)> = Vec::new();
+    let mut agreements = Vec::new();
     for spec in loaded.specs {
         let spec = Arc::new(spec);
         if !spec.xtp_tests.is_empty() {
@@ -86,22 +94,29 @@ fn main() -> ExitCode {
                         continue;
                     }
                     ran.push((lang.clone(), host.clone()));
+                    // The official runtimes are slower than polyplug at everything.
+                    let cost =
+                        estimated_cost(&spec.cases[case]) * 2 + u64::from(host != IN_PROCESS);
                     let (ctx, spec, lang, host) =
                         (ctx.clone(), spec.clone(), lang.clone(), host.clone());
-                    trials.push(Trial::test(name, move || {
-                        check_cell(&ctx, &spec, case, &lang, &host)
-                    }));
+                    cells.push((
+                        cost,
+                        Trial::test(name, move || check_cell(&ctx, &spec, case, &lang, &host)),
+                    ));
                 }
             }
             if ran.len() >= 2 {
                 let (ctx, spec) = (ctx.clone(), spec.clone());
                 let name = format!("{}::equivalence", spec.cases[case].id());
-                trials.push(Trial::test(name, move || {
+                agreements.push(Trial::test(name, move || {
                     check_languages_agree(&ctx, &spec, case, &ran)
                 }));
             }
         }
     }
+    cells.sort_by_key(|(cost, _)| std::cmp::Reverse(*cost));
+    trials.extend(cells.into_iter().map(|(_, t)| t));
+    trials.extend(agreements);
     // Test plugins: one trial per test x language x host; it fails with every
     // assertion that failed, by name.
     for spec in &specs_with_tests {
@@ -160,7 +175,9 @@ fn check_xtp(
     }
 }
 
-type RunResult = Arc<OnceLock<Result<CaseRun, String>>>;
+/// spec, case, language, host.
+type Key = (String, String, String, String);
+type Once<T> = Mutex<HashMap<Key, Arc<OnceLock<T>>>>;
 
 /// Shared by every test in this process: one HTTP server and the hosts (made on
 /// first use, so listing tests costs nothing), and each cell's run, made once even
@@ -169,7 +186,10 @@ struct Ctx {
     artifacts: Artifacts,
     hosts: Vec<Box<dyn Host>>,
     runner: OnceLock<Result<Runner, String>>,
-    runs: Mutex<HashMap<(String, String, String, String), RunResult>>,
+    /// polyplug's cells: the run, which its test snapshots through insta.
+    runs: Once<Result<CaseRun, String>>,
+    /// The official hosts' cells, judged as the report judges them.
+    judged: Once<Result<CellResult, String>>,
 }
 
 impl Ctx {
@@ -189,35 +209,58 @@ impl Ctx {
     }
 
     fn run(&self, spec: &Spec, case: &Case, lang: &str, host: &str) -> Result<CaseRun, String> {
-        let slot = self
-            .runs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry((
-                spec.name.clone(),
-                case.name.clone(),
-                lang.to_owned(),
-                host.to_owned(),
-            ))
-            .or_default()
-            .clone();
-        slot.get_or_init(
-            || match self.runner()?.run_case(spec, case, lang, self.host(host)) {
+        once(&self.runs, spec, case, lang, host, || {
+            match self.runner()?.run_case(spec, case, lang, self.host(host)) {
                 Ok(run) => Ok(run),
                 Err(Skip::Unsupported(why)) => Err(format!("unsupported: {why}")),
                 Err(Skip::Cannot(e)) => Err(e),
-            },
-        )
-        .clone()
+            }
+        })
     }
+
+    fn judged(
+        &self,
+        spec: &Spec,
+        case: &Case,
+        lang: &str,
+        host: &str,
+    ) -> Result<CellResult, String> {
+        once(&self.judged, spec, case, lang, host, || {
+            Ok(evaluate(self.runner()?, spec, case, lang, self.host(host)))
+        })
+    }
+}
+
+/// The value for this cell, made by the first test that asks; the others wait
+/// for it rather than run the cell again.
+fn once<T: Clone>(
+    map: &Once<T>,
+    spec: &Spec,
+    case: &Case,
+    lang: &str,
+    host: &str,
+    make: impl FnOnce() -> T,
+) -> T {
+    let key = (
+        spec.name.clone(),
+        case.name.clone(),
+        lang.to_owned(),
+        host.to_owned(),
+    );
+    let slot = map
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(key)
+        .or_default()
+        .clone();
+    slot.get_or_init(make).clone()
 }
 
 fn check_cell(ctx: &Ctx, spec: &Spec, case: usize, lang: &str, host: &str) -> Result<(), Failed> {
     if host != IN_PROCESS {
         // The official hosts: judged like the report judges them (snapshot read-only,
         // declared divergences, unsupported imports).
-        let runner = ctx.runner()?;
-        let cell = evaluate(runner, spec, &spec.cases[case], lang, ctx.host(host));
+        let cell = ctx.judged(spec, &spec.cases[case], lang, host)?;
         return match cell.status {
             CellStatus::Pass | CellStatus::Na => Ok(()),
             CellStatus::Unsupported | CellStatus::Diverges => {
@@ -270,6 +313,10 @@ fn check_languages_agree(
             !case.diverges.get(host).is_some_and(|d| d.applies_to(lang))
         })
         .filter_map(|(lang, host)| {
+            if host != IN_PROCESS {
+                // Judged once, by its own test or here.
+                return ctx.judged(spec, case, lang, host).ok();
+            }
             let run = ctx.run(spec, case, lang, host).ok()?;
             Some(CellResult {
                 spec: spec.name.clone(),
