@@ -1,9 +1,10 @@
 //! The workspace's own binaries that xtask drives (the suite runner and the
-//! built-in JS compiler), built with every workspace binary in one cargo
-//! invocation: cargo unifies features over the packages it builds, so building
-//! just these two would give wasmtime's dependencies (serde_json, semver) a
-//! feature set different from `cargo test --workspace`'s, and wasmtime would be
-//! compiled a second time.
+//! built-in JS compiler): `cargo build --workspace --bin ... --bin ...`. With
+//! `--workspace`, cargo resolves features over every member, as `cargo test
+//! --workspace` does, so wasmtime and its dependencies are the tests' builds
+//! (`--package` would resolve fewer and compile wasmtime a second time); naming
+//! the two binaries keeps a bare machine from compiling the rest (the CLI's
+//! HTTP server, the benchmarks) before its first conformance run.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -57,7 +58,8 @@ fn build_now(project: &Project) -> Result<Tools> {
     })
 }
 
-/// `cargo build --workspace --bins`, telling the user what it does: cold, it
+/// `cargo build --workspace --bin polyplug-conformance --bin polyplug-js`,
+/// telling the user what it does: cold, it
 /// compiles wasmtime and takes minutes. cargo's JSON messages say which crates
 /// it compiled; a line goes out every few seconds (redrawn on a terminal).
 fn cargo_with_progress(workspace: &Path, target: &Path) -> Result<()> {
@@ -65,12 +67,15 @@ fn cargo_with_progress(workspace: &Path, target: &Path) -> Result<()> {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
 
-    let shown = "`cargo build --workspace --bins`";
+    let shown = "`cargo build --workspace --bin polyplug-conformance --bin polyplug-js`";
     let mut cmd = Command::new("cargo");
     cmd.args([
         "build",
         "--workspace",
-        "--bins",
+        "--bin",
+        "polyplug-conformance",
+        "--bin",
+        "polyplug-js",
         "--message-format=json-render-diagnostics",
     ])
     .current_dir(workspace)
