@@ -30,14 +30,18 @@ pub fn run(project: &Project, args: Vec<String>) -> Result<()> {
         jobs: None,
         force: false,
     };
-    let report = if args.skip_build {
-        None
-    } else {
-        Some(build_all(project, &options)?)
-    };
-    // Official hosts set themselves up here too (a host that cannot is left
-    // out of the run with its reason; the others still run).
-    for failure in crate::hosts::setup_all(project, &args.hosts)? {
+    // The official hosts set themselves up while the plugins build (on a bare
+    // machine: a Go build, `npm ci` and a pip install, much of it waiting on the
+    // network). A host that cannot is left out of the run with its reason; the
+    // others still run.
+    let (report, hosts) = std::thread::scope(|scope| {
+        let hosts = scope.spawn(|| crate::hosts::setup_all(project, &args.hosts));
+        let report = (!args.skip_build).then(|| build_all(project, &options));
+        (report, hosts.join())
+    });
+    let report = report.transpose()?;
+    let hosts = hosts.map_err(|_| anyhow::anyhow!("setting up the official hosts panicked"))?;
+    for failure in hosts? {
         eprintln!("conformance: host left out: {failure}");
     }
     args.root = Some(project.root.clone());
