@@ -230,11 +230,22 @@ fn build(project: &Project, targets: &[String]) -> Result<BTreeMap<String, PathB
     let bin = project.root.join("target/fuzz/bin");
     std::fs::create_dir_all(&bin).with_context(|| format!("cannot create {}", bin.display()))?;
     let mut exes = BTreeMap::new();
+    let mut rebuilt = Vec::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        if msg["reason"] != "compiler-artifact" || msg["target"]["kind"][0] != "bin" {
+        if msg["reason"] != "compiler-artifact" {
+            continue;
+        }
+        // A registry crate compiled here is one the tests' build did not make
+        // (libFuzzer itself aside): its features differ between the two builds.
+        let id = msg["package_id"].as_str().unwrap_or_default();
+        let name = msg["target"]["name"].as_str().unwrap_or("?");
+        if msg["fresh"] == false && id.starts_with("registry+") && name != "libfuzzer_sys" {
+            rebuilt.push(name.to_owned());
+        }
+        if msg["target"]["kind"][0] != "bin" {
             continue;
         }
         let (Some(name), Some(exe)) = (msg["target"]["name"].as_str(), msg["executable"].as_str())
@@ -258,6 +269,14 @@ fn build(project: &Project, targets: &[String]) -> Result<BTreeMap<String, PathB
             .or_else(|_| std::fs::copy(exe, &link).map(drop))
             .with_context(|| format!("cannot link {} to {}", exe.display(), link.display()))?;
         exes.insert(name.to_owned(), link);
+    }
+    if !rebuilt.is_empty() {
+        eprintln!(
+            "fuzz: compiled {} dependencies that `cargo test --workspace` builds differently \
+             ({}): a member turns on features the other build does not; see xtask/src/fuzz.rs",
+            rebuilt.len(),
+            rebuilt.join(", ")
+        );
     }
     Ok(exes)
 }
