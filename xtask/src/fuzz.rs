@@ -238,12 +238,10 @@ fn build(project: &Project, targets: &[String]) -> Result<BTreeMap<String, PathB
         if msg["reason"] != "compiler-artifact" {
             continue;
         }
-        // A registry crate compiled here is one the tests' build did not make
-        // (libFuzzer itself aside): its features differ between the two builds.
-        let id = msg["package_id"].as_str().unwrap_or_default();
-        let name = msg["target"]["name"].as_str().unwrap_or("?");
-        if msg["fresh"] == false && id.starts_with("registry+") && name != "libfuzzer_sys" {
-            rebuilt.push(name.to_owned());
+        if let Some(package) = rebuilt_dependency(&msg) {
+            if !rebuilt.contains(&package) {
+                rebuilt.push(package);
+            }
         }
         if msg["target"]["kind"][0] != "bin" {
             continue;
@@ -282,6 +280,17 @@ fn build(project: &Project, targets: &[String]) -> Result<BTreeMap<String, PathB
 }
 
 /// The section SanitizerCoverage's inline 8-bit counters live in.
+/// A registry crate this build compiled (`name@version`), libFuzzer itself
+/// aside: one the tests' build did not make, because some member turns on a
+/// feature of it (or of a crate below it) only here.
+fn rebuilt_dependency(msg: &serde_json::Value) -> Option<String> {
+    // The id is `registry+<index>#<name>@<version>`.
+    let id = msg["package_id"].as_str()?;
+    let package = id.rsplit_once('#')?.1;
+    (msg["fresh"] == false && id.starts_with("registry+") && !package.starts_with("libfuzzer-sys@"))
+        .then(|| package.to_owned())
+}
+
 const SANCOV_SECTION: &[u8] = b"__sancov_cntrs";
 
 /// kernel_diff compares with the official host fuzz/kernel_diff.toml names:
@@ -406,4 +415,37 @@ fn why(log: &str) -> String {
         .position(|l| l.contains("panicked at") || l.starts_with("==") || l.contains("ERROR:"))
         .unwrap_or(lines.len().saturating_sub(30));
     lines[start..lines.len().min(start + 40)].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rebuilt_dependency;
+
+    fn artifact(id: &str, fresh: bool) -> serde_json::Value {
+        serde_json::json!({"reason": "compiler-artifact", "package_id": id, "fresh": fresh})
+    }
+
+    #[test]
+    fn names_registry_crates_compiled_again_but_not_libfuzzer_or_members() {
+        let index = "registry+https://example.invalid/index";
+        assert_eq!(
+            rebuilt_dependency(&artifact(&format!("{index}#ring@0.17.14"), false)).as_deref(),
+            Some("ring@0.17.14")
+        );
+        assert_eq!(
+            rebuilt_dependency(&artifact(&format!("{index}#ring@0.17.14"), true)),
+            None
+        );
+        assert_eq!(
+            rebuilt_dependency(&artifact(&format!("{index}#libfuzzer-sys@0.4.13"), false)),
+            None
+        );
+        assert_eq!(
+            rebuilt_dependency(&artifact(
+                "path+file:///work/crates/host#polyplug-host@0.1.0",
+                false
+            )),
+            None
+        );
+    }
 }
