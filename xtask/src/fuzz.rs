@@ -279,7 +279,6 @@ fn build(project: &Project, targets: &[String]) -> Result<BTreeMap<String, PathB
     Ok(exes)
 }
 
-/// The section SanitizerCoverage's inline 8-bit counters live in.
 /// A registry crate this build compiled (`name@version`), libFuzzer itself
 /// aside: one the tests' build did not make, because some member turns on a
 /// feature of it (or of a crate below it) only here.
@@ -291,6 +290,7 @@ fn rebuilt_dependency(msg: &serde_json::Value) -> Option<String> {
         .then(|| package.to_owned())
 }
 
+/// The section SanitizerCoverage's inline 8-bit counters live in.
 const SANCOV_SECTION: &[u8] = b"__sancov_cntrs";
 
 /// kernel_diff compares with the official host fuzz/kernel_diff.toml names:
