@@ -522,6 +522,33 @@ fn a_host_lacking_an_import_makes_the_cell_unsupported_not_failed() {
     );
 }
 
+/// The drivers run in their own folder (hosts/<name>/): a `--root` given
+/// relative to where the suite started must still find the driver in its
+/// state folder (`{state}` is target/hosts/<name>/).
+#[test]
+fn a_relative_root_still_finds_a_driver_in_its_state_folder() {
+    let repo = Repo::new(&[("lang-a", "Hello, Alice!")]);
+    fake_host(&repo, "fake-ok", "ok", ALL_IMPORTS);
+    let script = repo.path().join("hosts/fake-ok/driver.sh");
+    std::fs::rename(&script, repo.path().join("target/hosts/fake-ok/driver.sh")).unwrap();
+    repo.write(
+        "hosts/fake-ok/host.toml",
+        "name = \"fake-ok\"\nabout = \"a fake host for tests\"\nrun = [\"bash\", \"{state}/driver.sh\", \"ok\"]\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_polyplug-conformance"))
+        .args(["--root", ".", "--format", "json", "--case", "plain"])
+        .current_dir(repo.path())
+        .env_remove("INSTA_UPDATE")
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cells = host_cells(&doc, "fake-ok");
+    assert!(
+        !cells.is_empty() && cells.iter().all(|c| c.1 == "pass"),
+        "{cells:?}"
+    );
+}
+
 #[test]
 fn a_broken_driver_is_an_error_cell_with_its_stderr_and_the_rest_runs() {
     for (mode, needle) in [
