@@ -2,6 +2,7 @@
 //! pool, each compared with the fixture's expectations and the stored snapshot
 //! (read-only), then the cross-language check over the lot.
 
+use anyhow::Context as _;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -122,6 +123,11 @@ impl Results {
 impl Suite {
     /// Loads fixtures from `root/fixtures` and artifacts from `root/target/plugins`.
     pub fn load(root: &Path) -> anyhow::Result<Suite> {
+        // The official hosts' drivers run in their own folders: every path they
+        // are given (their program, their state, each artifact) must not be
+        // relative to ours (`--root .`, the default).
+        let root = &std::path::absolute(root)
+            .with_context(|| format!("cannot resolve --root {}", root.display()))?;
         let artifacts = Artifacts::load(root)?;
         let known = artifacts.known_languages();
         let loaded = load_fixtures(&root.join("fixtures"), Some(&known));

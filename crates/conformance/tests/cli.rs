@@ -524,13 +524,20 @@ fn a_host_lacking_an_import_makes_the_cell_unsupported_not_failed() {
 
 /// The drivers run in their own folder (hosts/<name>/): a `--root` given
 /// relative to where the suite started must still find the driver in its
-/// state folder (`{state}` is target/hosts/<name>/).
+/// state folder (`{state}` is target/hosts/<name>/) and the driver the artifact.
 #[test]
 fn a_relative_root_still_finds_a_driver_in_its_state_folder() {
     let repo = Repo::new(&[("lang-a", "Hello, Alice!")]);
     fake_host(&repo, "fake-ok", "ok", ALL_IMPORTS);
+    // The driver answers `load` only for a wasm file it can see from its folder.
     let script = repo.path().join("hosts/fake-ok/driver.sh");
-    std::fs::rename(&script, repo.path().join("target/hosts/fake-ok/driver.sh")).unwrap();
+    let text = std::fs::read_to_string(&script).unwrap().replace(
+        "*'\"load\"'*|",
+        "*'\"load\"'*) wasm=${line#*\\\"wasm\\\":\\\"}; wasm=${wasm%%\\\"*}; \
+         if [ -f \"$wasm\" ]; then echo '{\"ok\":true}'; else echo '{\"ok\":false,\"error\":\"no such file\"}'; fi ;;\n    ",
+    );
+    std::fs::write(repo.path().join("target/hosts/fake-ok/driver.sh"), text).unwrap();
+    std::fs::remove_file(&script).unwrap();
     repo.write(
         "hosts/fake-ok/host.toml",
         "name = \"fake-ok\"\nabout = \"a fake host for tests\"\nrun = [\"bash\", \"{state}/driver.sh\", \"ok\"]\n",

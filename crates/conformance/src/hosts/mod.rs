@@ -107,9 +107,6 @@ pub const IN_PROCESS: &str = "polyplug";
 /// Every host: polyplug first, then each `hosts/<name>/` in name order. A host
 /// whose driver is not set up is found but not ready, with the command to run.
 pub fn discover(root: &Path) -> Vec<Found> {
-    // A driver runs in its own folder: the paths it is given (its program, its
-    // state folder) must not be relative to ours (`--root .`).
-    let root = &std::path::absolute(root).unwrap_or_else(|_| root.to_owned());
     let mut found = vec![Found {
         name: IN_PROCESS.into(),
         about: "polyplug-host, in process (wasmtime)".into(),
