@@ -2,8 +2,8 @@
 // the vowel set (config `vowels` or `aeiouAEIOU`) and keeps a running total,
 // as decimal text, in var `total`. The output's bytes are shared by every
 // language: {"count":C,"total":T,"vowels":V}, no spaces.
-import { Config, Host, Memory, Var } from "@extism/as-pdk";
-import { error_set } from "@extism/as-pdk/lib/env";
+import { Config, Host, Var } from "@extism/as-pdk";
+import { jsonString, output } from "../common";
 
 const DEFAULT_VOWELS = "aeiouAEIOU";
 
@@ -39,37 +39,4 @@ function codePoints(text: string): i32[] {
     i += point >= 0x10000 ? 2 : 1;
   }
   return out;
-}
-
-// A JSON string literal as serde_json writes it: quotes, backslashes and
-// control characters escaped, everything else as it is.
-function jsonString(text: string): string {
-  let out = '"';
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c == 0x22) out += '\\"';
-    else if (c == 0x5c) out += "\\\\";
-    else if (c == 0x0a) out += "\\n";
-    else if (c == 0x0d) out += "\\r";
-    else if (c == 0x09) out += "\\t";
-    else if (c == 0x08) out += "\\b";
-    else if (c == 0x0c) out += "\\f";
-    else if (c < 0x20) out += "\\u00" + (c < 0x10 ? "0" : "") + c.toString(16);
-    else out += String.fromCharCode(c);
-  }
-  return out + '"';
-}
-
-// Not Host.outputString: as-pdk 1.0.0 passes the string's UTF-16 length as
-// the byte length, so non-ASCII output is cut short or written past its block.
-function output(text: string): void {
-  Host.output(Uint8Array.wrap(String.UTF8.encode(text)));
-}
-
-// The runtime's abort hook (built with `--use abort=count-vowels/index/myAbort`):
-// a throw or a failed assertion becomes the call's error message, then a trap.
-function myAbort(message: string | null, fileName: string | null, line: u32, column: u32): void {
-  const where = fileName === null ? "" : ` (${fileName}:${line}:${column})`;
-  error_set(Memory.allocateString((message === null ? "abort" : message) + where).offset);
-  unreachable();
 }

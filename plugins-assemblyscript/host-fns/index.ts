@@ -1,7 +1,8 @@
 // Spec `host-fns`: a key-value store that lives in the host, reached through
 // the user host functions kv_write and kv_read (memory handles both ways).
 import { Host, Memory } from "@extism/as-pdk";
-import { error_set, length } from "@extism/as-pdk/lib/env";
+import { length } from "@extism/as-pdk/lib/env";
+import { fail, output } from "../common";
 
 @external("extism:host/user", "kv_write")
 declare function kv_write(key: u64, value: u64): void;
@@ -36,23 +37,4 @@ export function recall(): i32 {
     Host.outputMemory(new Memory(found, size));
   }
   return 0;
-}
-
-function fail(message: string): i32 {
-  error_set(Memory.allocateString(message).offset);
-  return 1;
-}
-
-// Not Host.outputString: as-pdk 1.0.0 passes the string's UTF-16 length as
-// the byte length, so non-ASCII output is cut short or written past its block.
-function output(text: string): void {
-  Host.output(Uint8Array.wrap(String.UTF8.encode(text)));
-}
-
-// The runtime's abort hook (built with `--use abort=host-fns/index/myAbort`):
-// a throw or a failed assertion becomes the call's error message, then a trap.
-function myAbort(message: string | null, fileName: string | null, line: u32, column: u32): void {
-  const where = fileName === null ? "" : ` (${fileName}:${line}:${column})`;
-  error_set(Memory.allocateString((message === null ? "abort" : message) + where).offset);
-  unreachable();
 }

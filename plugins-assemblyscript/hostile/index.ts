@@ -5,6 +5,7 @@
 // hence no file access.
 import { Host, LogLevel, Memory, Var } from "@extism/as-pdk";
 import { alloc, error_set, free, http_request, length, output_set, var_set } from "@extism/as-pdk/lib/env";
+import { fail, jsonString, output } from "../common";
 
 @external("extism:host/user", "kv_read")
 declare function kv_read(key: u64): u64;
@@ -134,34 +135,4 @@ export function fetch(): i32 {
   const response = http_request(request.offset, 0);
   output_set(response, response == 0 ? 0 : length(response));
   return 0;
-}
-
-function jsonString(text: string): string {
-  let out = '"';
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c == 0x22 || c == 0x5c) out += "\\" + String.fromCharCode(c);
-    else if (c < 0x20) out += "\\u00" + (c < 0x10 ? "0" : "") + c.toString(16);
-    else out += String.fromCharCode(c);
-  }
-  return out + '"';
-}
-
-function fail(message: string): i32 {
-  error_set(Memory.allocateString(message).offset);
-  return 1;
-}
-
-// Not Host.outputString: as-pdk 1.0.0 passes the string's UTF-16 length as
-// the byte length.
-function output(text: string): void {
-  Host.output(Uint8Array.wrap(String.UTF8.encode(text)));
-}
-
-// The runtime's abort hook (built with `--use abort=hostile/index/myAbort`):
-// a throw or a failed assertion becomes the call's error message, then a trap.
-function myAbort(message: string | null, fileName: string | null, line: u32, column: u32): void {
-  const where = fileName === null ? "" : ` (${fileName}:${line}:${column})`;
-  error_set(Memory.allocateString((message === null ? "abort" : message) + where).offset);
-  unreachable();
 }

@@ -2,7 +2,8 @@
 // "{status} {body}". The host enforces allowed_hosts (redirects included): a
 // denied request never comes back here.
 import { Host, Memory } from "@extism/as-pdk";
-import { error_set, http_request, length } from "@extism/as-pdk/lib/env";
+import { http_request, length } from "@extism/as-pdk/lib/env";
+import { jsonString } from "../common";
 
 // as-pdk 1.0.0 declares http_request but not the status it sets.
 @external("extism:host/env", "http_status_code")
@@ -22,23 +23,4 @@ export function fetch(): i32 {
   out.set(body, head.length);
   Host.output(out);
   return 0;
-}
-
-function jsonString(text: string): string {
-  let out = '"';
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c == 0x22 || c == 0x5c) out += "\\" + String.fromCharCode(c);
-    else if (c < 0x20) out += "\\u00" + (c < 0x10 ? "0" : "") + c.toString(16);
-    else out += String.fromCharCode(c);
-  }
-  return out + '"';
-}
-
-// The runtime's abort hook (built with `--use abort=http/index/myAbort`):
-// a throw or a failed assertion becomes the call's error message, then a trap.
-function myAbort(message: string | null, fileName: string | null, line: u32, column: u32): void {
-  const where = fileName === null ? "" : ` (${fileName}:${line}:${column})`;
-  error_set(Memory.allocateString((message === null ? "abort" : message) + where).offset);
-  unreachable();
 }

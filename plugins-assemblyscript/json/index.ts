@@ -4,14 +4,13 @@
 //
 // A small strict parser for exactly this shape, so the plugin needs nothing
 // beyond the PDK.
-import { Host, Memory } from "@extism/as-pdk";
-import { error_set } from "@extism/as-pdk/lib/env";
+import { Host } from "@extism/as-pdk";
+import { fail, jsonString, output } from "../common";
 
 export function summarize(): i32 {
   const parser = new Parser(Host.inputString());
   if (!parser.scores()) {
-    error_set(Memory.allocateString(`invalid input: ${parser.error}`).offset);
-    return 1;
+    return fail(`invalid input: ${parser.error}`);
   }
   const scores = parser.values;
   let sum = 0.0;
@@ -29,7 +28,7 @@ export function summarize(): i32 {
     `{"name":${jsonString(parser.name.toUpperCase())},"count":${scores.length},` +
     `"sum":${number(sum)},"min":${empty ? "null" : number(min)},` +
     `"max":${empty ? "null" : number(max)},"mean":${empty ? "null" : number(mean)}}`;
-  Host.output(Uint8Array.wrap(String.UTF8.encode(out)));
+  output(out);
   return 0;
 }
 
@@ -39,17 +38,6 @@ export function summarize(): i32 {
 function number(x: f64): string {
   const text = x.toString();
   return text.endsWith(".0") ? text.slice(0, text.length - 2) : text;
-}
-
-function jsonString(text: string): string {
-  let out = '"';
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c == 0x22 || c == 0x5c) out += "\\" + String.fromCharCode(c);
-    else if (c < 0x20) out += "\\u00" + (c < 0x10 ? "0" : "") + c.toString(16);
-    else out += String.fromCharCode(c);
-  }
-  return out + '"';
 }
 
 class Parser {
@@ -238,12 +226,4 @@ function isHex(text: string): bool {
     if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
   }
   return true;
-}
-
-// The runtime's abort hook (built with `--use abort=json/index/myAbort`):
-// a throw or a failed assertion becomes the call's error message, then a trap.
-function myAbort(message: string | null, fileName: string | null, line: u32, column: u32): void {
-  const where = fileName === null ? "" : ` (${fileName}:${line}:${column})`;
-  error_set(Memory.allocateString((message === null ? "abort" : message) + where).offset);
-  unreachable();
 }

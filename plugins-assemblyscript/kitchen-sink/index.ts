@@ -3,31 +3,15 @@
 // language gives byte for byte. HTTP goes through the raw env imports: as-pdk
 // 1.0.0 declares http_request but neither the status nor the headers.
 //
-// Text goes out as UTF-8 bytes through Host.output, never Host.outputString:
-// as-pdk 1.0.0's outputString passes the string's UTF-16 length as the byte
-// length, which is wrong for any non-ASCII text (docs/pdk-findings.md).
+// Text goes out as UTF-8 bytes through common.ts's output, never
+// Host.outputString: as-pdk 1.0.0's outputString passes the string's UTF-16
+// length as the byte length, which is wrong for any non-ASCII text
+// (docs/pdk-findings.md).
 import { Config, Host, LogLevel, Memory, Var } from "@extism/as-pdk";
+import { http_request, length } from "@extism/as-pdk/lib/env";
+import { fail as failWith, jsonString, output } from "../common";
 
 const MISSING = "<missing>";
-
-// Called by the runtime on an AssemblyScript abort (`--use abort=index/myAbort`):
-// report the message as the plugin error and trap.
-function myAbort(
-  message: string | null,
-  fileName: string | null,
-  lineNumber: u32,
-  columnNumber: u32,
-): void {
-  const text = message === null ? "abort" : message;
-  error_set(Memory.allocateString(text).offset);
-  unreachable();
-}
-
-@external("extism:host/env", "error_set")
-declare function error_set(offset: u64): void;
-
-@external("extism:host/env", "http_request")
-declare function http_request(request: u64, body: u64): u64;
 
 @external("extism:host/env", "http_status_code")
 declare function http_status_code(): i32;
@@ -35,17 +19,10 @@ declare function http_status_code(): i32;
 @external("extism:host/env", "http_headers")
 declare function http_headers(): u64;
 
-@external("extism:host/env", "length")
-declare function length(offset: u64): u64;
-
 // as-pdk 1.0.0 has no trace level (LogLevel is Info, Warn, Debug, Error), so
 // trace goes straight to the host's function (docs/pdk-findings.md).
 @external("extism:host/env", "log_trace")
 declare function log_trace(offset: u64): void;
-
-function outputText(text: string): void {
-  Host.output(Uint8Array.wrap(String.UTF8.encode(text)));
-}
 
 // The input bytes unchanged, through the byte APIs.
 export function echo_bytes(): i32 {
@@ -55,7 +32,7 @@ export function echo_bytes(): i32 {
 
 // `string: {input}`, through the string APIs.
 export function echo_string(): i32 {
-  outputText("string: " + Host.inputString());
+  output("string: " + Host.inputString());
   return 0;
 }
 
@@ -63,7 +40,7 @@ export function echo_string(): i32 {
 export function config(): i32 {
   const key = Host.inputString();
   const value = Config.get(key);
-  outputText(value === null ? key + " missing" : key + "=" + value);
+  output(value === null ? key + " missing" : key + "=" + value);
   return 0;
 }
 
@@ -86,7 +63,7 @@ export function vars(): i32 {
   setVar("ks", "two");
   const overwrite = readVar("ks");
   setVar("ks", input);
-  outputText("before=" + before + " set=" + set + " overwrite=" + overwrite);
+  output("before=" + before + " set=" + set + " overwrite=" + overwrite);
   return 0;
 }
 
@@ -95,7 +72,7 @@ export function var_remove(): i32 {
   setVar("gone", "here");
   const before = readVar("gone");
   Var.remove("gone");
-  outputText("before=" + before + " after=" + readVar("gone"));
+  output("before=" + before + " after=" + readVar("gone"));
   return 0;
 }
 
@@ -108,15 +85,14 @@ export function log(): i32 {
   Host.log(LogLevel.Info, "ks info: " + input);
   Host.log(LogLevel.Warn, "ks warn: " + input);
   Host.log(LogLevel.Error, "ks error: " + input);
-  outputText("logged");
+  output("logged");
   return 0;
 }
 
 // Fails with the message `kitchen-sink failed: {input}`: as-pdk 1.0.0 has no
-// error helper, so the message goes through the host's error_set.
+// error helper, so common.ts's sets it through the host's error_set.
 export function fail(): i32 {
-  error_set(Memory.allocateString("kitchen-sink failed: " + Host.inputString()).offset);
-  return 1;
+  return failWith("kitchen-sink failed: " + Host.inputString());
 }
 
 // GETs the input URL; outputs `{status} {body}`.
@@ -159,15 +135,4 @@ function concat(head: string, body: Uint8Array): Uint8Array {
   out.set(h);
   out.set(body, h.length);
   return out;
-}
-
-function jsonString(text: string): string {
-  let out = '"';
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c == 0x22 || c == 0x5c) out += "\\" + String.fromCharCode(c);
-    else if (c < 0x20) out += "\\u00" + (c < 0x10 ? "0" : "") + c.toString(16);
-    else out += String.fromCharCode(c);
-  }
-  return out + '"';
 }

@@ -1,8 +1,10 @@
 // Spec `limits`: runaway plugins the host must stop: an endless loop
 // (timeout), unbounded allocation (memory limit) and unbounded recursion
 // (a wasm stack overflow: AssemblyScript keeps its frames on the wasm stack).
-import { Memory } from "@extism/as-pdk";
-import { error_set } from "@extism/as-pdk/lib/env";
+//
+// Nothing of common.ts is called here, but it holds the abort hook the
+// build names (`--use abort=common/myAbort`).
+import "../common";
 
 export function spin(): i32 {
   let n: u64 = 0;
@@ -31,12 +33,4 @@ export function recurse(): i32 {
 // Not a tail call (the `+ 1` runs after it), so no optimiser can make it a loop.
 function deeper(depth: i32): i32 {
   return deeper(depth + 1) + 1;
-}
-
-// The runtime's abort hook (built with `--use abort=limits/index/myAbort`):
-// a throw or a failed assertion becomes the call's error message, then a trap.
-function myAbort(message: string | null, fileName: string | null, line: u32, column: u32): void {
-  const where = fileName === null ? "" : ` (${fileName}:${line}:${column})`;
-  error_set(Memory.allocateString((message === null ? "abort" : message) + where).offset);
-  unreachable();
 }

@@ -143,16 +143,18 @@ fn a_missing_toolchain_names_the_fix() {
 }
 
 /// The project's own npm package (exact versions and lock), so the temporary
-/// root installs the same compiler as the real one.
+/// root installs the same compiler as the real one, and common.ts, which
+/// holds the abort hook every plugin is built with.
 fn assemblyscript_package(root: &Root) {
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins-assemblyscript");
-    for file in ["package.json", "package-lock.json"] {
+    for file in ["package.json", "package-lock.json", "common.ts"] {
         let text = std::fs::read_to_string(repo.join(file)).unwrap();
         root.write(&format!("plugins-assemblyscript/{file}"), &text);
     }
 }
 
-const ABORT_TS: &str = "function myAbort(m: string | null, f: string | null, l: u32, c: u32): void {\n  unreachable();\n}\n";
+/// What every plugin's index.ts needs: the module that holds the abort hook.
+const IMPORT_COMMON: &str = "import \"../common\";\n";
 
 #[test]
 fn a_missing_node_names_the_fix() {
@@ -160,7 +162,9 @@ fn a_missing_node_names_the_fix() {
     assemblyscript_package(&root);
     root.write(
         "plugins-assemblyscript/add/index.ts",
-        &format!("export function add(a: i32, b: i32): i32 {{\n  return a + b;\n}}\n{ABORT_TS}"),
+        &format!(
+            "export function add(a: i32, b: i32): i32 {{\n  return a + b;\n}}\n{IMPORT_COMMON}"
+        ),
     );
     let run = root.xtask_with(&["build-all", "--lang", "assemblyscript"], |cmd| {
         cmd.env("PATH", "/nonexistent");
@@ -192,11 +196,15 @@ fn an_assemblyscript_compile_error_fails_that_plugin_only() {
     assemblyscript_package(&root);
     root.write(
         "plugins-assemblyscript/add/index.ts",
-        &format!("export function add(a: i32, b: i32): i32 {{\n  return a + b;\n}}\n{ABORT_TS}"),
+        &format!(
+            "export function add(a: i32, b: i32): i32 {{\n  return a + b;\n}}\n{IMPORT_COMMON}"
+        ),
     );
     root.write(
         "plugins-assemblyscript/broken/index.ts",
-        &format!("export function add(a: i32): i32 {{\n  return \"not a number\";\n}}\n{ABORT_TS}"),
+        &format!(
+            "export function add(a: i32): i32 {{\n  return \"not a number\";\n}}\n{IMPORT_COMMON}"
+        ),
     );
     let run = root.xtask(&["build-all", "--lang", "assemblyscript"]);
     assert_refused(

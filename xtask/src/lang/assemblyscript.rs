@@ -1,7 +1,9 @@
 //! AssemblyScript plugins (plugins-assemblyscript/<spec>/index.ts, with the
 //! official @extism/as-pdk): one npm package for all of them, installed with
 //! `npm ci` at most once per build (skipped while node_modules matches the
-//! lock), then `asc` per plugin from node_modules/.bin.
+//! lock), then `asc` per plugin from node_modules/.bin. Code they share lives
+//! in top-level files (common.ts: helpers and the abort hook), never a folder,
+//! which would be taken for a plugin.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -26,15 +28,20 @@ const APT: &[&str] = &["nodejs", "npm"];
 const INSTALL: &str = "install Node.js >= 20 with npm: run `cargo xtask setup`, or as root `apt-get install -y nodejs npm`";
 /// Written into node_modules after `npm ci`: the lock's hash it installed.
 const STAMP: &str = "node_modules/.polyplug-lock.sha256";
-/// Names an export's function cannot take: TypeScript's reserved words, and
-/// the template's own abort hook.
+/// The runtime's abort hook every plugin is built with, by asc's internal
+/// name: `myAbort` in common.ts, which each index.ts imports. asc's default
+/// imports env.abort, which no Extism host provides.
+const ABORT: &str = "common/myAbort";
+/// Names an export's function cannot take: TypeScript's reserved words. The
+/// abort hook is not one: it lives in common.ts, which the template imports
+/// without naming anything.
 #[rustfmt::skip]
 const RESERVED: &[&str] = &[
     "break", "case", "catch", "class", "const", "continue", "debugger", "default", "delete", "do",
     "else", "enum", "export", "extends", "false", "finally", "for", "function", "if", "import",
     "in", "instanceof", "new", "null", "return", "super", "switch", "this", "throw", "true",
     "try", "typeof", "var", "void", "while", "with", "implements", "interface", "let", "package",
-    "private", "protected", "public", "static", "yield", "myAbort",
+    "private", "protected", "public", "static", "yield",
 ];
 
 impl Language for AssemblyScript {
@@ -130,6 +137,8 @@ impl Language for AssemblyScript {
         if plugins.is_empty() {
             return Ok(plugins);
         }
+        // The top-level .ts files (common.ts) are code every plugin may import.
+        let shared = top_level_ts(&dir)?;
         for file in ["package.json", "package-lock.json"] {
             if !dir.join(file).is_file() {
                 bail!(
@@ -139,10 +148,12 @@ impl Language for AssemblyScript {
                 );
             }
         }
-        // The lock pins asc and the PDK: a new version rebuilds every plugin.
+        // The lock pins asc and the PDK: a new version rebuilds every plugin,
+        // and so does an edit to the code they share.
         for plugin in &mut plugins {
             plugin.inputs.push(dir.join("package.json"));
             plugin.inputs.push(dir.join("package-lock.json"));
+            plugin.inputs.extend(shared.iter().cloned());
         }
         plugins.sort_by(|a, b| a.spec.cmp(&b.spec));
         Ok(plugins)
@@ -161,14 +172,16 @@ impl Language for AssemblyScript {
             .collect()
     }
 
-    /// `plugins-assemblyscript/<spec>/index.ts` with its abort hook; it
-    /// imports the PDK only when an export uses the Extism ABI (as raw-add).
+    /// `plugins-assemblyscript/<spec>/index.ts`, importing ../common (the
+    /// abort hook); it imports the PDK only when an export uses the Extism
+    /// ABI, which raw-add's does not.
     fn scaffold(&self, spec: &str, exports: &[Export]) -> Result<Vec<(PathBuf, String)>> {
+        let pdk = exports.iter().any(|e| !e.raw);
         let mut blocks = Vec::new();
         for export in exports {
             if RESERVED.contains(&export.name.as_str()) {
                 bail!(
-                    "export `{}` is reserved in AssemblyScript (a keyword, or the template's abort hook): pick another name",
+                    "export `{}` is reserved in AssemblyScript (a keyword): pick another name",
                     export.name
                 );
             }
@@ -181,16 +194,31 @@ impl Language for AssemblyScript {
             blocks.push(fill(
                 template,
                 &[("name", &export.name), ("message", &message)],
-                &[],
+                &[("pdk", pdk)],
             ));
         }
         let index = fill(
             include_str!("assemblyscript/template/index.ts.tmpl"),
             &[("spec", spec), ("exports", blocks.join("\n").trim_end())],
-            &[("pdk", exports.iter().any(|e| !e.raw))],
+            &[("pdk", pdk)],
         );
         Ok(vec![(Path::new(DIR).join(spec).join("index.ts"), index)])
     }
+}
+
+/// The `.ts` files directly in `dir`, sorted.
+fn top_level_ts(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for entry in
+        std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?
+    {
+        let path = entry?.path();
+        if path.is_file() && path.extension().is_some_and(|x| x == "ts") {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// The version the lock pins for a package, read without node.
@@ -265,9 +293,7 @@ fn build_one(ctx: &BuildContext, asc: &Path, plugin: &Plugin) -> Result<PathBuf,
         "--outFile".into(),
         out.to_string_lossy().into_owned(),
         "--use".into(),
-        // The plugin's own abort hook: asc's default imports env.abort,
-        // which no Extism host provides.
-        format!("abort={spec}/index/myAbort"),
+        format!("abort={ABORT}"),
         "--optimize".into(),
     ];
     let sh = xshell::Shell::new().map_err(|e| format!("cannot start asc: {e}"))?;
@@ -290,7 +316,8 @@ fn build_one(ctx: &BuildContext, asc: &Path, plugin: &Plugin) -> Result<PathBuf,
             String::from_utf8_lossy(&result.stdout),
             String::from_utf8_lossy(&result.stderr)
         );
-        let errors = diagnostics(&output, DIR);
+        let mut errors = diagnostics(&output, DIR);
+        errors.extend(missing_common(&output, spec));
         let failure = command_failure(&shown, &result);
         return Err(if errors.is_empty() {
             failure
@@ -329,6 +356,14 @@ fn diagnostics(output: &str, dir: &str) -> Vec<String> {
     found
 }
 
+/// What to do when asc cannot find the abort hook: the plugin never imports
+/// common.ts, so asc never read it.
+fn missing_common(output: &str, spec: &str) -> Option<String> {
+    output.contains(&format!("'{ABORT}' not found")).then(|| {
+        format!("{DIR}/{spec}/index.ts does not import ../common, which holds the abort hook: add `import \"../common\";`")
+    })
+}
+
 /// `text` without ANSI colour sequences (`ESC [ ... m`).
 fn strip_ansi(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -360,11 +395,23 @@ mod tests {
         );
     }
 
+    /// A project whose plugins-assemblyscript holds `files` (path, text).
+    fn project_with(files: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(DIR).join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let project = Project {
+            root: dir.path().to_path_buf(),
+        };
+        (dir, project)
+    }
+
     #[test]
     fn folders_with_index_ts_are_plugins() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        for (path, text) in [
+        let (dir, project) = project_with(&[
             (
                 "hello/index.ts",
                 "export function greet(): i32 { return 0; }",
@@ -372,14 +419,8 @@ mod tests {
             ("node_modules/x/index.ts", ""),
             ("package.json", "{}"),
             ("package-lock.json", "{}"),
-        ] {
-            let path = root.join(DIR).join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
-        let project = Project {
-            root: root.to_path_buf(),
-        };
+        ]);
+        let root = dir.path();
         let plugins = AssemblyScript
             .discover(&project, &Toolchain::default())
             .unwrap();
@@ -395,5 +436,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("package-lock.json is missing"), "{err}");
+    }
+
+    #[test]
+    fn top_level_ts_files_are_inputs_of_every_plugin_not_plugins() {
+        let (dir, project) = project_with(&[
+            ("common.ts", "export function output(text: string): void {}"),
+            ("hello/index.ts", "import { output } from \"../common\";"),
+            ("raw-add/index.ts", "import \"../common\";"),
+            ("package.json", "{}"),
+            ("package-lock.json", "{}"),
+        ]);
+        let common = dir.path().join(DIR).join("common.ts");
+        let plugins = AssemblyScript
+            .discover(&project, &Toolchain::default())
+            .unwrap();
+        let specs: Vec<&str> = plugins.iter().map(|p| p.spec.as_str()).collect();
+        assert_eq!(specs, ["hello", "raw-add"]);
+        for plugin in &plugins {
+            assert!(plugin.inputs.contains(&common), "{:?}", plugin.inputs);
+        }
+    }
+
+    #[test]
+    fn a_plugin_without_common_is_told_to_import_it() {
+        let output = "ERROR AS111: Element 'common/myAbort' not found.\n\nFAILURE 1 compile error(s)\n";
+        assert_eq!(
+            missing_common(output, "add").as_deref(),
+            Some("plugins-assemblyscript/add/index.ts does not import ../common, which holds the abort hook: add `import \"../common\";`")
+        );
+        assert_eq!(missing_common("FAILURE 1 compile error(s)", "add"), None);
     }
 }
