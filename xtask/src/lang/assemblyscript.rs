@@ -1,7 +1,9 @@
 //! AssemblyScript plugins (plugins-assemblyscript/<spec>/index.ts, with the
 //! official @extism/as-pdk): one npm package for all of them, installed with
 //! `npm ci` at most once per build (skipped while node_modules matches the
-//! lock), then `asc` per plugin from node_modules/.bin. Code they share lives
+//! lock), then asc for every plugin of the build in one node process, through
+//! asc's API (assemblyscript/batch.mjs): the flags are the `asc` command's,
+//! and an error names that command to reproduce it. Code they share lives
 //! in top-level files (common.ts: helpers and the abort hook), never a folder,
 //! which would be taken for a plugin.
 
@@ -21,7 +23,12 @@ pub struct AssemblyScript;
 
 pub const LANGUAGE: &dyn Language = &AssemblyScript;
 
+const LANG: &str = "assemblyscript";
 const DIR: &str = "plugins-assemblyscript";
+/// asc's entry module in node_modules, which batch.mjs imports.
+const ASC_JS: &str = "node_modules/assemblyscript/dist/asc.js";
+/// Compiles a batch in one node process (run with `node --input-type=module -e`).
+const BATCH: &str = include_str!("assemblyscript/batch.mjs");
 /// assemblyscript 0.28 refuses older Node.
 const MIN_NODE: u32 = 20;
 const APT: &[&str] = &["nodejs", "npm"];
@@ -46,7 +53,7 @@ const RESERVED: &[&str] = &[
 
 impl Language for AssemblyScript {
     fn name(&self) -> &'static str {
-        "assemblyscript"
+        LANG
     }
 
     fn source_dir(&self) -> &'static str {
@@ -159,15 +166,22 @@ impl Language for AssemblyScript {
         Ok(plugins)
     }
 
+    /// One batch: asc compiles them all in one node process (batch.mjs).
+    fn batches(&self, plugins: Vec<Plugin>) -> Vec<Vec<Plugin>> {
+        super::one_batch(plugins)
+    }
+
     fn build(&self, ctx: &BuildContext, toolchain: &Toolchain, batch: &[Plugin]) -> Vec<Built> {
-        let installed = npm_ci(ctx, toolchain);
+        let results = match npm_ci(ctx, toolchain) {
+            Ok(asc) => build_batch(ctx, toolchain, &asc, batch),
+            Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
+        };
         batch
             .iter()
-            .map(|plugin| Built {
+            .zip(results)
+            .map(|(plugin, result)| Built {
                 spec: plugin.spec.clone(),
-                result: installed
-                    .clone()
-                    .and_then(|asc| build_one(ctx, &asc, plugin)),
+                result,
             })
             .collect()
     }
@@ -253,7 +267,10 @@ fn install(ctx: &BuildContext, toolchain: &Toolchain) -> Result<PathBuf, String>
         toolchain.version_detail
     );
     let asc = dir.join("node_modules/.bin/asc");
-    if asc.is_file() && std::fs::read_to_string(dir.join(STAMP)).is_ok_and(|s| s == stamp) {
+    // Both the command and the module batch.mjs imports: a node_modules
+    // missing either is installed again.
+    let installed = asc.is_file() && dir.join(ASC_JS).is_file();
+    if installed && std::fs::read_to_string(dir.join(STAMP)).is_ok_and(|s| s == stamp) {
         return Ok(asc);
     }
     let npm = which::which("npm").map_err(|_| format!("no `npm` on PATH: {INSTALL}"))?;
@@ -269,9 +286,9 @@ fn install(ctx: &BuildContext, toolchain: &Toolchain) -> Result<PathBuf, String>
     if !out.status.success() {
         return Err(command_failure(&shown, &out));
     }
-    if !asc.is_file() {
+    if !asc.is_file() || !dir.join(ASC_JS).is_file() {
         return Err(format!(
-            "{shown} installed no {}: add `assemblyscript` to {DIR}/package.json",
+            "{shown} installed no {} or {DIR}/{ASC_JS}: add `assemblyscript` to {DIR}/package.json",
             ctx.project.display_path(&asc)
         ));
     }
@@ -280,52 +297,102 @@ fn install(ctx: &BuildContext, toolchain: &Toolchain) -> Result<PathBuf, String>
     Ok(asc)
 }
 
-fn build_one(ctx: &BuildContext, asc: &Path, plugin: &Plugin) -> Result<PathBuf, String> {
-    let out_dir = ctx.project.wasm_build_dir(plugin.lang);
-    std::fs::create_dir_all(&out_dir)
-        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
-    let out = out_dir.join(format!("{}.wasm", plugin.spec));
-    // A stale module must not pass for this build's output.
-    let _ = std::fs::remove_file(&out);
-    let spec = &plugin.spec;
-    let args = vec![
+/// The asc flags for one plugin, run from plugins-assemblyscript/.
+fn asc_args(spec: &str, out: &Path) -> Vec<String> {
+    vec![
         format!("{spec}/index.ts"),
         "--outFile".into(),
         out.to_string_lossy().into_owned(),
         "--use".into(),
         format!("abort={ABORT}"),
         "--optimize".into(),
-    ];
-    let sh = xshell::Shell::new().map_err(|e| format!("cannot start asc: {e}"))?;
-    sh.change_dir(ctx.project.root.join(DIR));
-    let shown = format!(
-        "`{} {}` in {DIR}",
-        ctx.project.display_path(asc),
-        args.join(" ")
-    );
-    let result = scrub_env(sh.cmd(asc).args(&args))
-        .env("NO_COLOR", "1")
-        .env("FORCE_COLOR", "0")
-        .quiet()
-        .ignore_status()
-        .output()
-        .map_err(|e| format!("cannot run {shown}: {e}"))?;
-    if !result.status.success() || !out.is_file() {
-        let output = format!(
-            "{}{}",
-            String::from_utf8_lossy(&result.stdout),
-            String::from_utf8_lossy(&result.stderr)
-        );
-        let mut errors = diagnostics(&output, DIR);
-        errors.extend(missing_common(&output, spec));
-        let failure = command_failure(&shown, &result);
-        return Err(if errors.is_empty() {
-            failure
-        } else {
-            format!("{}\n\n{failure}", errors.join("\n"))
-        });
+    ]
+}
+
+/// Compiles `batch` in one node process through asc's API (batch.mjs): asc
+/// and binaryen load once, not once per plugin. A plugin's error names it,
+/// its file and line, and the `asc` command that reproduces it.
+fn build_batch(
+    ctx: &BuildContext,
+    toolchain: &Toolchain,
+    asc: &Path,
+    batch: &[Plugin],
+) -> Vec<Result<PathBuf, String>> {
+    let out_dir = ctx.project.wasm_build_dir(LANG);
+    if let Err(e) = std::fs::create_dir_all(&out_dir) {
+        let e = format!("cannot create {}: {e}", out_dir.display());
+        return batch.iter().map(|_| Err(e.clone())).collect();
     }
-    Ok(out)
+    let mut jobs = Vec::new();
+    for plugin in batch {
+        let out = out_dir.join(format!("{}.wasm", plugin.spec));
+        // A stale module must not pass for this build's output.
+        let _ = std::fs::remove_file(&out);
+        jobs.push((plugin.spec.as_str(), out));
+    }
+    let listed: Vec<Value> = jobs
+        .iter()
+        .map(|(spec, out)| json!({ "spec": spec, "args": asc_args(spec, out) }))
+        .collect();
+    let dir = ctx.project.root.join(DIR);
+    let asc_js = dir.join(ASC_JS);
+    let ran = xshell::Shell::new()
+        .map_err(|e| format!("cannot start node: {e}"))
+        .and_then(|sh| {
+            sh.change_dir(&dir);
+            scrub_env(
+                sh.cmd(&toolchain.program)
+                    .args(["--input-type=module", "-e", BATCH])
+                    .arg(&asc_js)
+                    .arg(Value::Array(listed).to_string()),
+            )
+            .env("NO_COLOR", "1")
+            .env("FORCE_COLOR", "0")
+            .quiet()
+            .ignore_status()
+            .output()
+            .map_err(|e| format!("cannot run node: {e}"))
+        });
+    let answers: Vec<Value> = ran.as_ref().map_or_else(
+        |_| Vec::new(),
+        |out| {
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|line| serde_json::from_str(line).ok())
+                .collect()
+        },
+    );
+    jobs.into_iter()
+        .map(|(spec, out)| {
+            let shown = format!(
+                "`{} {}` in {DIR}",
+                ctx.project.display_path(asc),
+                asc_args(spec, &out).join(" ")
+            );
+            let Some(answer) = answers.iter().find(|a| a["spec"] == spec) else {
+                // node itself failed, or stopped before this plugin.
+                return Err(match &ran {
+                    Err(e) => e.clone(),
+                    Ok(result) => command_failure(
+                        &format!("compiling {spec} with asc's API in node ({})", ctx.project.display_path(&asc_js)),
+                        result,
+                    ),
+                });
+            };
+            if answer["ok"] == true && out.is_file() {
+                return Ok(out);
+            }
+            let output = answer["output"].as_str().unwrap_or_default();
+            let mut errors = diagnostics(output, DIR);
+            errors.extend(missing_common(output, spec));
+            let failure = format!("{shown} failed\n--- output ---\n{}", strip_ansi(output).trim_end());
+            Err(if errors.is_empty() {
+                failure
+            } else {
+                format!("{}\n\n{failure}", errors.join("\n"))
+            })
+        })
+        .collect()
 }
 
 /// asc's errors as `file:line:column: ERROR TS2322: message`, the file
