@@ -374,7 +374,10 @@ fn build_batch(
                 return Err(match &ran {
                     Err(e) => e.clone(),
                     Ok(result) => command_failure(
-                        &format!("compiling {spec} with asc's API in node ({})", ctx.project.display_path(&asc_js)),
+                        &format!(
+                            "compiling {spec} with asc's API in node ({})",
+                            ctx.project.display_path(&asc_js)
+                        ),
                         result,
                     ),
                 });
@@ -385,7 +388,10 @@ fn build_batch(
             let output = answer["output"].as_str().unwrap_or_default();
             let mut errors = diagnostics(output, DIR);
             errors.extend(missing_common(output, spec));
-            let failure = format!("{shown} failed\n--- output ---\n{}", strip_ansi(output).trim_end());
+            let failure = format!(
+                "{shown} failed\n--- output ---\n{}",
+                strip_ansi(output).trim_end()
+            );
             Err(if errors.is_empty() {
                 failure
             } else {
@@ -527,7 +533,8 @@ mod tests {
 
     #[test]
     fn a_plugin_without_common_is_told_to_import_it() {
-        let output = "ERROR AS111: Element 'common/myAbort' not found.\n\nFAILURE 1 compile error(s)\n";
+        let output =
+            "ERROR AS111: Element 'common/myAbort' not found.\n\nFAILURE 1 compile error(s)\n";
         assert_eq!(
             missing_common(output, "add").as_deref(),
             Some("plugins-assemblyscript/add/index.ts does not import ../common, which holds the abort hook: add `import \"../common\";`")
