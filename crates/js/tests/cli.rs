@@ -6,11 +6,13 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-/// A copy of the engine in a folder of the test's own (tests run in parallel).
-fn engine_path(test: &str) -> std::path::PathBuf {
-    let path = common::temp_dir(&format!("{test}-engine")).join("engine.wasm");
+/// A copy of the engine in a folder of the test's own (tests run in parallel),
+/// removed with the folder.
+fn engine_path(test: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = common::temp_dir(&format!("{test}-engine"));
+    let path = dir.path().join("engine.wasm");
     std::fs::write(&path, common::engine()).unwrap();
-    path
+    (dir, path)
 }
 
 /// `polyplug-js build DIR -o OUT --engine ENGINE`.
@@ -34,9 +36,10 @@ fn polyplug_js(args: &[&std::ffi::OsStr]) -> std::process::Output {
 
 #[test]
 fn build_writes_the_artifact() {
-    let out = common::temp_dir("cli-ok").join("nested/hello.wasm");
+    let out_dir = common::temp_dir("cli-ok");
+    let out = out_dir.path().join("nested/hello.wasm");
     let dir = common::repo().join("plugins-js/hello");
-    let engine = engine_path("cli-ok");
+    let (_engine_dir, engine) = engine_path("cli-ok");
     let run = build(&dir, &out, &engine);
     assert!(
         run.status.success(),
@@ -49,13 +52,14 @@ fn build_writes_the_artifact() {
 
 #[test]
 fn syntax_error_points_into_the_plugin_folder_and_writes_nothing() {
-    let dir = common::plugin_dir(
+    let tmp = common::plugin_dir(
         "cli-bad",
         "function greet() {\n  let = ;\n}\nmodule.exports = { greet };\n",
         "declare module \"main\" { export function greet(): I32; }\n",
     );
+    let dir = tmp.path();
     let out = dir.join("out.wasm");
-    let engine = engine_path("cli-bad");
+    let (_engine_dir, engine) = engine_path("cli-bad");
     let run = build(&dir, &out, &engine);
     assert!(!run.status.success());
     let stderr = String::from_utf8_lossy(&run.stderr);

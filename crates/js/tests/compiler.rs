@@ -8,7 +8,8 @@ use polyplug_js::ErrorKind;
 const GREET_DTS: &str = "declare module \"main\" {\n  export function greet(): I32;\n}\n";
 
 fn build_err(name: &str, js: &str, dts: &str) -> polyplug_js::Error {
-    let dir = common::plugin_dir(name, js, dts);
+    let tmp = common::plugin_dir(name, js, dts);
+    let dir = tmp.path();
     match polyplug_js::build(&dir, common::engine()) {
         Ok(_) => panic!("{name}: the build should have failed"),
         Err(e) => e,
@@ -154,7 +155,8 @@ fn dts_host_function_type_must_be_known() {
 
 #[test]
 fn missing_sources_are_io_errors() {
-    let dir = common::temp_dir("empty");
+    let tmp = common::temp_dir("empty");
+    let dir = tmp.path();
     let err = polyplug_js::build(&dir, common::engine()).expect_err("an empty folder cannot build");
     assert_eq!(err.kind(), ErrorKind::Io);
     assert!(err.to_string().contains("index.d.ts"), "{err}");
@@ -162,11 +164,12 @@ fn missing_sources_are_io_errors() {
 
 #[test]
 fn a_module_that_is_not_the_engine_is_refused() {
-    let dir = common::plugin_dir(
+    let tmp = common::plugin_dir(
         "notengine",
         "function greet() {}\nmodule.exports = { greet };\n",
         GREET_DTS,
     );
+    let dir = tmp.path();
     let err =
         polyplug_js::build(&dir, b"\0asm\x01\0\0\0").expect_err("an empty module is no engine");
     assert_eq!(err.kind(), ErrorKind::Engine, "{err}");

@@ -324,11 +324,12 @@ fn raw_add() {
 #[test]
 fn math_random_differs_between_instances() {
     // The snapshot is taken with fixed randomness; each instance must reseed.
-    let dir = common::plugin_dir(
+    let tmp = common::plugin_dir(
         "random",
         "function roll() { Host.outputString(String(Math.random())); }\nmodule.exports = { roll };\n",
         "declare module \"main\" { export function roll(): I32; }\n",
     );
+    let dir = tmp.path();
     let wasm = polyplug_js::build(&dir, common::engine()).expect("builds");
     let roll = || {
         let manifest = Manifest::new(Wasm::data(wasm.clone()));

@@ -42,18 +42,18 @@ pub fn host() -> &'static polyplug_host::Engine {
     })
 }
 
-/// A fresh, empty folder under the system temp dir.
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("polyplug-js-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A fresh, empty folder under the system temp dir, removed when dropped.
+pub fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("polyplug-js-test-{name}-"))
+        .tempdir()
+        .expect("temp dir")
 }
 
-/// Writes a plugin folder from its two sources.
-pub fn plugin_dir(name: &str, js: &str, dts: &str) -> PathBuf {
+/// Writes a plugin folder from its two sources (removed when dropped).
+pub fn plugin_dir(name: &str, js: &str, dts: &str) -> tempfile::TempDir {
     let dir = temp_dir(name);
-    std::fs::write(dir.join("index.js"), js).unwrap();
-    std::fs::write(dir.join("index.d.ts"), dts).unwrap();
+    std::fs::write(dir.path().join("index.js"), js).unwrap();
+    std::fs::write(dir.path().join("index.d.ts"), dts).unwrap();
     dir
 }
