@@ -68,6 +68,58 @@ fn go_plugins_are_formatted() {
     );
 }
 
+/// `cargo xtask` builds xtask alone, so cargo resolves features for xtask's
+/// dependencies alone; where that differs from `cargo test --workspace`, every
+/// clean build compiles those crates twice (wasmparser at opt-level 2 among
+/// them). xtask/Cargo.toml asks for the workspace's features; this checks that
+/// each crate xtask builds (as a whole, and on the target side without proc
+/// macros, where a feature can differ behind the host's copy) is a crate the
+/// workspace builds with the same features.
+#[test]
+fn xtask_builds_its_dependencies_as_the_workspace_does() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let tree = |scope: &[&str], edges: &str| -> std::collections::BTreeSet<String> {
+        let out = Command::new(&cargo)
+            .current_dir(repo())
+            .args([
+                "tree",
+                "--locked",
+                "--prefix",
+                "none",
+                "-f",
+                "{p} [{f}]",
+                "-e",
+                edges,
+            ])
+            .args(scope)
+            .output()
+            .expect("runs cargo tree");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim_end_matches(" (*)").to_string())
+            .collect()
+    };
+    for edges in ["normal,build", "normal,no-proc-macro"] {
+        let workspace = tree(&["--workspace"], edges);
+        let own: Vec<String> = tree(&["-p", "xtask"], edges)
+            .into_iter()
+            .filter(|line| !line.starts_with("xtask ") && !workspace.contains(line))
+            .collect();
+        assert!(
+            own.is_empty(),
+            "`cargo xtask` builds these (-e {edges}) with features the workspace does not use, \
+             so a clean build compiles them twice: add the workspace's features for them to \
+             xtask/Cargo.toml (see `cargo tree --workspace -e features -i <crate>`):\n{}",
+            own.join("\n")
+        );
+    }
+}
+
 /// Adding a language is one file in xtask/src/lang/ and one plugin folder:
 /// nothing else may name a language. So a language's name (the file stem of
 /// xtask/src/lang/<name>.rs, or another name of the same toolchain) and a
