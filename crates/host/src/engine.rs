@@ -20,6 +20,7 @@ use crate::current_plugin::CurrentPlugin;
 use crate::env_fns;
 use crate::error::{Error, ErrorKind};
 use crate::manifest::Wasm;
+use crate::module_map::ModuleMap;
 
 /// How often the epoch advances: the granularity of timeouts.
 pub(crate) const TICK: Duration = Duration::from_millis(2);
@@ -73,19 +74,14 @@ impl Default for EngineConfig {
     }
 }
 
-/// A module being compiled (empty) or compiled (or failed to).
-type ModuleCell = OnceLock<Result<Module, Error>>;
-
 /// One wasmtime engine with its linkers and caches.
 pub(crate) struct Flavor {
     pub engine: wasmtime::Engine,
     linker: Linker<CurrentPlugin>,
     /// Made on first use: linking WASI costs a new engine time most plugins never need.
     wasi_linker: OnceLock<Result<Linker<CurrentPlugin>, Error>>,
-    /// Compiled modules by sha256. A cell is inserted before compiling, so
-    /// threads asking for the same module at once wait for one compile
-    /// instead of each compiling it (the suite's first cases all start together).
-    modules: Mutex<HashMap<[u8; 32], Arc<ModuleCell>>>,
+    /// Compiled modules by sha256 (or why they failed), bounded.
+    modules: ModuleMap<Result<Module, Error>>,
     /// The kernel accessor module, compiled (or loaded from the disk cache) when
     /// the first instance is made.
     accessor: OnceLock<Result<Accessor, Error>>,
@@ -188,9 +184,8 @@ impl Engine {
             drop(files);
             if let Some(sha) = known {
                 wasm.check_hash(&sha)?;
-                let modules = flavor.modules.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(Ok(m)) = modules.get(&sha).and_then(|cell| cell.get()) {
-                    return Ok(m.clone());
+                if let Some(Ok(m)) = flavor.modules.get(&sha) {
+                    return Ok(m);
                 }
             }
         }
@@ -222,21 +217,11 @@ impl Engine {
 
     /// Compiles `wasm` (binary or WAT text), or takes it from the memory or disk cache.
     fn module(&self, flavor: &Flavor, wasm: &[u8], sha: [u8; 32]) -> Result<Module, Error> {
-        let cell = flavor
-            .modules
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(sha)
-            .or_default()
-            .clone();
+        let cell = flavor.modules.cell(sha);
         let result = cell.get_or_init(|| self.compile(flavor, wasm, sha)).clone();
         if result.is_err() {
             // A failure is not kept: the same bytes fail again with a fresh message.
-            flavor
-                .modules
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&sha);
+            flavor.modules.remove(&sha);
         }
         result
     }
@@ -362,7 +347,7 @@ impl Flavor {
             engine,
             linker,
             wasi_linker: OnceLock::new(),
-            modules: Mutex::new(HashMap::new()),
+            modules: ModuleMap::new(),
             accessor: OnceLock::new(),
             fingerprint,
         })

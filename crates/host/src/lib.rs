@@ -37,6 +37,7 @@ mod kv;
 mod limits;
 mod log;
 mod manifest;
+mod module_map;
 mod plugin;
 mod sanitizer;
 mod wasi;
