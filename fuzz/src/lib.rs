@@ -23,8 +23,11 @@ use std::sync::Mutex;
 
 use polyplug_host::{Engine, EngineConfig};
 
+/// A fuzz target: takes libFuzzer's bytes, panics on a finding.
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name its `fuzz_targets/<name>.rs` has.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("manifest", manifest),
     ("spec_toml", spec_toml),
     ("smith", smith),

@@ -393,8 +393,7 @@ fn parse(target: &str, log: &str) -> Run {
     };
     let last = log
         .lines()
-        .filter(|l| l.starts_with('#') && l.contains("cov: "))
-        .next_back()
+        .rfind(|l| l.starts_with('#') && l.contains("cov: "))
         .unwrap_or_default();
     Run {
         target: target.to_owned(),

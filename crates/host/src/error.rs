@@ -154,19 +154,6 @@ pub(crate) fn io(what: impl fmt::Display, err: std::io::Error) -> Error {
     Error::new(ErrorKind::Io, format!("{what}: {err}"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::ErrorKind;
-
-    #[test]
-    fn every_category_names_its_kind_back() {
-        for kind in ErrorKind::ALL {
-            assert_eq!(ErrorKind::from_category(kind.category()), Some(kind));
-        }
-        assert_eq!(ErrorKind::from_category("no-such-category"), None);
-    }
-}
-
 /// The error for an instance that could not be made, [`ErrorKind::Busy`] when
 /// the pool is full (it names the cap and the ways out).
 pub(crate) fn instantiation(e: &wasmtime::Error, what: &str) -> Error {
@@ -185,4 +172,17 @@ pub(crate) fn instantiation(e: &wasmtime::Error, what: &str) -> Error {
         ErrorKind::InvalidModule,
         format!("{what} does not instantiate: {e:#}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorKind;
+
+    #[test]
+    fn every_category_names_its_kind_back() {
+        for kind in ErrorKind::ALL {
+            assert_eq!(ErrorKind::from_category(kind.category()), Some(kind));
+        }
+        assert_eq!(ErrorKind::from_category("no-such-category"), None);
+    }
 }

@@ -60,7 +60,7 @@ fn syntax_error_points_into_the_plugin_folder_and_writes_nothing() {
     let dir = tmp.path();
     let out = dir.join("out.wasm");
     let (_engine_dir, engine) = engine_path("cli-bad");
-    let run = build(&dir, &out, &engine);
+    let run = build(dir, &out, &engine);
     assert!(!run.status.success());
     let stderr = String::from_utf8_lossy(&run.stderr);
     let want = format!("error: {}:2:", dir.join("index.js").display());

@@ -10,7 +10,7 @@ const GREET_DTS: &str = "declare module \"main\" {\n  export function greet(): I
 fn build_err(name: &str, js: &str, dts: &str) -> polyplug_js::Error {
     let tmp = common::plugin_dir(name, js, dts);
     let dir = tmp.path();
-    match polyplug_js::build(&dir, common::engine()) {
+    match polyplug_js::build(dir, common::engine()) {
         Ok(_) => panic!("{name}: the build should have failed"),
         Err(e) => e,
     }
@@ -157,7 +157,7 @@ fn dts_host_function_type_must_be_known() {
 fn missing_sources_are_io_errors() {
     let tmp = common::temp_dir("empty");
     let dir = tmp.path();
-    let err = polyplug_js::build(&dir, common::engine()).expect_err("an empty folder cannot build");
+    let err = polyplug_js::build(dir, common::engine()).expect_err("an empty folder cannot build");
     assert_eq!(err.kind(), ErrorKind::Io);
     assert!(err.to_string().contains("index.d.ts"), "{err}");
 }
@@ -171,6 +171,6 @@ fn a_module_that_is_not_the_engine_is_refused() {
     );
     let dir = tmp.path();
     let err =
-        polyplug_js::build(&dir, b"\0asm\x01\0\0\0").expect_err("an empty module is no engine");
+        polyplug_js::build(dir, b"\0asm\x01\0\0\0").expect_err("an empty module is no engine");
     assert_eq!(err.kind(), ErrorKind::Engine, "{err}");
 }

@@ -330,7 +330,7 @@ fn math_random_differs_between_instances() {
         "declare module \"main\" { export function roll(): I32; }\n",
     );
     let dir = tmp.path();
-    let wasm = polyplug_js::build(&dir, common::engine()).expect("builds");
+    let wasm = polyplug_js::build(dir, common::engine()).expect("builds");
     let roll = || {
         let manifest = Manifest::new(Wasm::data(wasm.clone()));
         let mut p = Plugin::builder(common::host(), manifest)
