@@ -129,7 +129,23 @@ mod polyplug {
 
     #[divan::bench]
     fn echo_1mib(b: Bencher) {
-        let mut p = Plugin::builder(&engine(), manifest()).build().unwrap();
+        echo_mib(b, engine());
+    }
+
+    /// The same with the accessors left in their own instance (not inlined
+    /// into the plugin): every 8-byte load or store is a call into it.
+    #[divan::bench]
+    fn echo_1mib_accessor_instance(b: Bencher) {
+        let config = EngineConfig {
+            cache_dir: None,
+            inline_accessors: false,
+            ..EngineConfig::default()
+        };
+        echo_mib(b, Engine::with_config(config).unwrap());
+    }
+
+    fn echo_mib(b: Bencher, engine: Engine) {
+        let mut p = Plugin::builder(&engine, manifest()).build().unwrap();
         let input = mib();
         b.counter(BytesCount::new(input.len()))
             .bench_local(|| p.call("echo", black_box(&input)).unwrap());

@@ -117,6 +117,12 @@ fn main() -> ExitCode {
     cells.sort_by_key(|(cost, _)| std::cmp::Reverse(*cost));
     trials.extend(cells.into_iter().map(|(_, t)| t));
     trials.extend(agreements);
+    {
+        let ctx = ctx.clone();
+        trials.push(Trial::test("artifacts::accessors_inlined", move || {
+            check_accessors_inlined(&ctx)
+        }));
+    }
     // Test plugins: one trial per test x language x host; it fails with every
     // assertion that failed, by name.
     for spec in &specs_with_tests {
@@ -140,6 +146,53 @@ fn main() -> ExitCode {
         }
     }
     libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// Every artifact that imports a kernel accessor gets them inlined by polyplug's
+/// engine (the suite's own cells run them too, in strict mode): a plugin the
+/// rewrite silently skipped would still pass, only slower.
+fn check_accessors_inlined(ctx: &Ctx) -> Result<(), Failed> {
+    use polyplug_host::{Engine, KvStore, Manifest, Plugin, Wasm};
+    const ACCESSORS: [&str; 6] = [
+        "load_u8",
+        "load_u64",
+        "store_u8",
+        "store_u64",
+        "input_load_u8",
+        "input_load_u64",
+    ];
+    // After the cells: the modules come from the disk cache they filled.
+    ctx.runner()?;
+    let engine = Engine::new().map_err(|e| e.to_string())?;
+    let mut wrong = Vec::new();
+    let kv = KvStore::default();
+    for a in &ctx.artifacts.artifacts {
+        let imports_one = a
+            .imports
+            .iter()
+            .any(|i| i.module == "extism:host/env" && ACCESSORS.contains(&i.name.as_str()));
+        let path = ctx.artifacts.absolute(a);
+        let mut builder =
+            Plugin::builder(&engine, Manifest::new(Wasm::file(&path))).with_wasi(a.wasi);
+        for f in kv.host_functions() {
+            builder = builder.with_host_function(f);
+        }
+        let inlined = builder
+            .build()
+            .map_err(|e| format!("{}/{}: {e}", a.lang, a.spec))?
+            .accessors_inlined();
+        if inlined != imports_one {
+            wrong.push(format!(
+                "{}/{}: imports an accessor: {imports_one}, inlined: {inlined}",
+                a.lang, a.spec
+            ));
+        }
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(wrong.join("\n").into())
+    }
 }
 
 fn check_xtp(

@@ -6,6 +6,9 @@
 //! 6.5 ns, which capped the 1 MiB echo at ~600 MB/s); as wasm functions of a tiny
 //! module instantiated next to the plugin, importing the kernel memory, the call
 //! stays in wasm. Allocation and everything else stays native in `kernel.rs`.
+//! By default these bodies are copied into the plugin module itself (inline.rs),
+//! so the call does not even leave the plugin's code; the instance here serves
+//! plugins that rewrite does not fit, and engines that turn it off.
 //!
 //! The bounds come from the header at the start of the kernel memory (written by
 //! the host whenever the arena or the input changes). An access the one-compare
@@ -14,18 +17,19 @@
 //! which answers as the official kernel does: the bytes inside kernel memory,
 //! 0 (or nothing written) outside it. Nothing here traps.
 //!
-//! In strict mode (`sanitizer.rs`) a plugin is linked to the native functions of
-//! `env_fns.rs` instead, which check every access against its block.
+//! In strict mode (`sanitizer.rs`) the kernel leaves the header's bounds at 0,
+//! so every access of inlined accessors takes the slow path, which checks it
+//! against its block; a plugin that would use this instance is linked to the
+//! native functions of `env_fns.rs` instead, which check the same way.
 
 use std::cell::UnsafeCell;
 use std::sync::{Arc, Mutex};
 
-use wasmtime::{
-    Caller, Extern, Func, Instance, MemoryType, Module, ModuleExport, SharedMemory, Store,
-};
+use wasmtime::{Engine, Extern, Instance, MemoryType, Module, ModuleExport, SharedMemory, Store};
 
 use crate::current_plugin::CurrentPlugin;
 use crate::error::{self, Error, ErrorKind};
+use crate::inline::KERNEL;
 use crate::kernel::{
     ACCESSORS, BASE, SLOT_INPUT_OFFSET, SLOT_INPUT_STARTS_1, SLOT_INPUT_STARTS_8, SLOT_STARTS_1,
     SLOT_STARTS_8,
@@ -37,7 +41,7 @@ const PAGES: u32 = 1 << 16;
 
 /// Kernel memories that served a dropped store and may serve the next one, so a
 /// fresh instance does not map and unmap 4 GiB of address space (about 20 µs).
-pub(crate) type Pool = Arc<Mutex<Vec<SharedMemory>>>;
+type Pool = Arc<Mutex<Vec<SharedMemory>>>;
 
 /// At most this many idle kernel memories are kept per engine.
 const POOL_MAX: usize = 8;
@@ -70,6 +74,11 @@ pub(crate) struct Accessor {
     module: Module,
     /// In [`ACCESSORS`] order, which is what [`index`] counts in.
     funcs: Vec<(&'static str, ModuleExport)>,
+}
+
+/// The kernel memories of one wasmtime engine: made, leased to stores, pooled.
+#[derive(Default)]
+pub(crate) struct KernelMemories {
     pool: Pool,
 }
 
@@ -87,57 +96,21 @@ impl Accessor {
                 Ok((name, export))
             })
             .collect::<Result<_, Error>>()?;
-        Ok(Accessor {
-            module,
-            funcs,
-            pool: Pool::default(),
-        })
+        Ok(Accessor { module, funcs })
     }
 
-    /// Gives `store` a kernel memory (4 GiB of address space, never grown; pages
-    /// are only backed once used) and returns the accessor functions bound to it.
-    ///
-    /// The memory is a wasm shared memory only because those outlive a store and
-    /// so can be pooled; one store at a time uses it. It is not the store's own,
-    /// so `memory.max_pages` counts it through the bytes the kernel hands out.
-    pub fn bind(&self, store: &mut Store<CurrentPlugin>) -> Result<Vec<Extern>, Error> {
-        let pooled = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let memory = match pooled {
-            Some(m) => m,
-            None => SharedMemory::new(self.module.engine(), MemoryType::shared(PAGES, PAGES))
-                .map_err(|e| {
-                    Error::new(
-                        ErrorKind::MemoryLimit,
-                        format!("cannot make the kernel memory: {e:#}"),
-                    )
-                })?,
-        };
-        let slow = Func::wrap(
-            &mut *store,
-            |mut c: Caller<'_, CurrentPlugin>, code: i64, at: i64, value: i64| -> i64 {
-                c.data_mut()
-                    .kernel
-                    .slow(code as u64, at as u64, value as u64) as i64
-            },
-        );
-        let imports = [memory.clone().into(), slow.into()];
+    /// The accessor functions over `memory`, for a plugin that imports them
+    /// (one the rewrite left as it was): an instance of the accessor module,
+    /// its slow path (`slow`) the linker's.
+    pub fn functions(
+        &self,
+        store: &mut Store<CurrentPlugin>,
+        memory: &SharedMemory,
+        slow: Extern,
+    ) -> Result<Vec<Extern>, Error> {
+        let imports = [memory.clone().into(), slow];
         let instance = Instance::new(&mut *store, &self.module, &imports)
             .map_err(|e| error::instantiation(&e, "the kernel accessor module"))?;
-        let data = memory.data();
-        let (ptr, len) = (UnsafeCell::raw_get(data.as_ptr()), data.len());
-        // SAFETY: the lease keeps the memory mapped as long as the kernel that holds
-        // it, it never grows or moves (the accessors have no memory.grow), and only
-        // this store uses it until the lease is released.
-        unsafe {
-            store.data_mut().kernel.attach(
-                ptr,
-                len,
-                Lease {
-                    memory,
-                    pool: self.pool.clone(),
-                },
-            )
-        };
         self.funcs
             .iter()
             .map(|(name, export)| {
@@ -154,7 +127,51 @@ impl Accessor {
     }
 }
 
-/// The index into [`Accessor::bind`]'s result of the env function `name`, if it
+impl KernelMemories {
+    /// Gives `store` a kernel memory (4 GiB of address space, never grown; pages
+    /// are only backed once used): the plugin's `polyplug:kernel`.`memory` when
+    /// its accessors are inlined (inline.rs), else the accessor instance's.
+    ///
+    /// The memory is a wasm shared memory only because those outlive a store and
+    /// so can be pooled; one store at a time uses it. It is not the store's own,
+    /// so `memory.max_pages` counts it through the bytes the kernel hands out.
+    pub fn lease(&self, store: &mut Store<CurrentPlugin>) -> Result<SharedMemory, Error> {
+        let pooled = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let memory = match pooled {
+            Some(m) => m,
+            None => new_memory(store.engine())?,
+        };
+        let data = memory.data();
+        let (ptr, len) = (UnsafeCell::raw_get(data.as_ptr()), data.len());
+        // SAFETY: the lease keeps the memory mapped as long as the kernel that holds
+        // it, it never grows or moves (its minimum is its maximum), and only this
+        // store uses it until the lease is released.
+        unsafe {
+            store.data_mut().kernel.attach(
+                ptr,
+                len,
+                Lease {
+                    memory: memory.clone(),
+                    pool: self.pool.clone(),
+                },
+            )
+        };
+        Ok(memory)
+    }
+}
+
+/// A new kernel memory: for a store ([`KernelMemories::lease`]), or the linker's
+/// stand-in for `polyplug:kernel`.`memory` (env_fns.rs).
+pub(crate) fn new_memory(engine: &Engine) -> Result<SharedMemory, Error> {
+    SharedMemory::new(engine, MemoryType::shared(PAGES, PAGES)).map_err(|e| {
+        Error::new(
+            ErrorKind::MemoryLimit,
+            format!("cannot make the kernel memory: {e:#}"),
+        )
+    })
+}
+
+/// The index into [`Accessor::functions`]'s result of the env function `name`, if it
 /// is one of the accessors.
 pub(crate) fn index(name: &str) -> Option<usize> {
     ACCESSORS.iter().position(|(n, ..)| *n == name)
@@ -207,8 +224,8 @@ pub(crate) fn wat() -> String {
     };
     let mut wat = format!(
         r#"(module $polyplug_kernel
-  (import "kernel" "memory" (memory {PAGES} {PAGES} shared))
-  (import "kernel" "slow" (func $slow (param i64 i64 i64) (result i64)))
+  (import "{KERNEL}" "memory" (memory {PAGES} {PAGES} shared))
+  (import "{KERNEL}" "slow" (func $slow (param i64 i64 i64) (result i64)))
 "#
     );
     wat += &memory_fn(

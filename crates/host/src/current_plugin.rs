@@ -64,6 +64,19 @@ impl CurrentPlugin {
         }
     }
 
+    /// A plugin of no manifest, for a store that only defines linker items.
+    pub(crate) fn scratch() -> CurrentPlugin {
+        let shared = Shared {
+            manifest: Manifest::default(),
+            logger: Logger::stderr(crate::log::LogLevel::Error),
+            user_data: None,
+            max_var_bytes: 0,
+            max_http_response_bytes: 0,
+            memory_budget: None,
+        };
+        CurrentPlugin::new(Arc::new(shared), None)
+    }
+
     /// The bytes of a kernel memory block (a handle the guest or `memory_new` made).
     pub fn memory_bytes(&self, handle: u64) -> Result<&[u8], Error> {
         if handle == 0 {

@@ -14,19 +14,20 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use wasmtime::{Linker, Module};
 
-use crate::accessor::{self, Accessor};
+use crate::accessor::{self, Accessor, KernelMemories};
 use crate::cache::{self, DiskCache};
 use crate::current_plugin::CurrentPlugin;
 use crate::env_fns;
 use crate::error::{Error, ErrorKind};
+use crate::inline;
 use crate::manifest::Wasm;
 use crate::module_map::ModuleMap;
 
 /// How often the epoch advances: the granularity of timeouts.
 pub(crate) const TICK: Duration = Duration::from_millis(2);
 
-/// Plugin instances alive at once in a pooled engine (each also holds a
-/// kernel accessor instance). Each memory slot reserves 4 GiB of address
+/// Plugin instances alive at once in a pooled engine (each may also hold a
+/// kernel accessor instance, when its accessors are not inlined). Each memory slot reserves 4 GiB of address
 /// space plus guard pages: about 1 TiB in all, of the 128 TiB a 64-bit
 /// process has.
 pub const POOLED_INSTANCES: u32 = 256;
@@ -61,6 +62,13 @@ pub struct EngineConfig {
     /// quicker to compile, slower code (docs/bench.md has the trade, measured).
     /// Needs the crate's `winch` feature.
     pub winch: bool,
+    /// Copy the kernel accessors into each plugin module before compiling it
+    /// (inline.rs; on by default): the PDKs' byte loops stay inside the
+    /// plugin's own code (a 1 MiB echo about twice as fast), but trap
+    /// backtraces give offsets into the rewritten module, not the file. Off,
+    /// plugins call the accessors in an instance beside them. Strict memory
+    /// mode never inlines.
+    pub inline_accessors: bool,
 }
 
 impl Default for EngineConfig {
@@ -70,6 +78,7 @@ impl Default for EngineConfig {
             max_wasm_stack: 512 * 1024,
             pooling: true,
             winch: false,
+            inline_accessors: true,
         }
     }
 }
@@ -83,8 +92,10 @@ pub(crate) struct Flavor {
     /// Compiled modules by sha256 (or why they failed), bounded.
     modules: ModuleMap<Result<Module, Error>>,
     /// The kernel accessor module, compiled (or loaded from the disk cache) when
-    /// the first instance is made.
+    /// the first instance of a plugin whose accessors are not inlined is made.
     accessor: OnceLock<Result<Accessor, Error>>,
+    /// Every store's kernel memory comes from here.
+    pub kernel: KernelMemories,
     fingerprint: String,
 }
 
@@ -158,6 +169,11 @@ impl Engine {
         Ok(Engine { inner })
     }
 
+    /// Whether plugins get the kernel accessors inlined when they may.
+    pub(crate) fn inlines_accessors(&self) -> bool {
+        self.inner.config.inline_accessors
+    }
+
     pub(crate) fn flavor(&self, fuel: bool) -> Result<&Flavor, Error> {
         if !fuel {
             return Ok(&self.inner.plain);
@@ -169,8 +185,10 @@ impl Engine {
             .map_err(Clone::clone)
     }
 
-    /// The compiled module for a manifest's wasm, checked against its hash.
-    pub(crate) fn load(&self, flavor: &Flavor, wasm: &Wasm) -> Result<Module, Error> {
+    /// The compiled module for a manifest's wasm, checked against its hash; with
+    /// the kernel accessors inlined (inline.rs) when `inline` is on and the
+    /// rewrite fits the module.
+    pub(crate) fn load(&self, flavor: &Flavor, wasm: &Wasm, inline: bool) -> Result<Module, Error> {
         let file = match wasm {
             Wasm::File { path, .. } => FileStamp::of(path).map(|stamp| (path, stamp)),
             Wasm::Data { .. } => None,
@@ -184,7 +202,7 @@ impl Engine {
             drop(files);
             if let Some(sha) = known {
                 wasm.check_hash(&sha)?;
-                if let Some(Ok(m)) = flavor.modules.get(&sha) {
+                if let Some(Ok(m)) = flavor.modules.get(&key(sha, inline)) {
                     return Ok(m);
                 }
             }
@@ -199,7 +217,7 @@ impl Engine {
                 files.insert(path.clone(), (stamp, sha));
             }
         }
-        self.module(flavor, &bytes, sha)
+        self.module(flavor, &bytes, key(sha, inline), inline)
     }
 
     /// The kernel accessor module of `flavor`, through the same caches as plugins.
@@ -208,17 +226,26 @@ impl Engine {
             .accessor
             .get_or_init(|| {
                 let wat = accessor::wat();
-                let module = self.module(flavor, wat.as_bytes(), sha256(wat.as_bytes()))?;
+                let module = self.module(flavor, wat.as_bytes(), sha256(wat.as_bytes()), false)?;
                 Accessor::from_module(module)
             })
             .as_ref()
             .map_err(Clone::clone)
     }
 
-    /// Compiles `wasm` (binary or WAT text), or takes it from the memory or disk cache.
-    fn module(&self, flavor: &Flavor, wasm: &[u8], sha: [u8; 32]) -> Result<Module, Error> {
+    /// Compiles `wasm` (binary or WAT text), or takes it from the memory or disk
+    /// cache, where it is kept under `key` ([`key`]).
+    fn module(
+        &self,
+        flavor: &Flavor,
+        wasm: &[u8],
+        sha: [u8; 32],
+        inline: bool,
+    ) -> Result<Module, Error> {
         let cell = flavor.modules.cell(sha);
-        let result = cell.get_or_init(|| self.compile(flavor, wasm, sha)).clone();
+        let result = cell
+            .get_or_init(|| self.compile(flavor, wasm, sha, inline))
+            .clone();
         if result.is_err() {
             // A failure is not kept: the same bytes fail again with a fresh message.
             flavor.modules.remove(&sha);
@@ -227,7 +254,13 @@ impl Engine {
     }
 
     /// Deserializes `wasm` from the disk cache, or compiles it and stores it there.
-    fn compile(&self, flavor: &Flavor, wasm: &[u8], sha: [u8; 32]) -> Result<Module, Error> {
+    fn compile(
+        &self,
+        flavor: &Flavor,
+        wasm: &[u8],
+        sha: [u8; 32],
+        inline: bool,
+    ) -> Result<Module, Error> {
         let key = format!("{}-{}", hex(&sha), flavor.fingerprint);
         let cached = self.inner.disk.as_ref().and_then(|d| {
             let bytes = d.load(&key)?;
@@ -258,12 +291,23 @@ impl Engine {
                     )
                 })?;
                 refuse_shared_memory(&binary)?;
-                let m = Module::from_binary(&flavor.engine, &binary).map_err(|e| {
-                    Error::new(
-                        ErrorKind::InvalidModule,
-                        format!("the wasm module does not compile: {e:#}"),
-                    )
-                })?;
+                let inlined = if inline {
+                    inline::inline_accessors(&binary)?
+                } else {
+                    None
+                };
+                // Should the rewrite ever not compile, the module as built does
+                // (linked to the accessor instance), or says why it does not.
+                let rewritten = inlined.and_then(|b| Module::from_binary(&flavor.engine, &b).ok());
+                let m = match rewritten {
+                    Some(m) => m,
+                    None => Module::from_binary(&flavor.engine, &binary).map_err(|e| {
+                        Error::new(
+                            ErrorKind::InvalidModule,
+                            format!("the wasm module does not compile: {e:#}"),
+                        )
+                    })?,
+                };
                 if let (Some(disk), Ok(bytes)) = (&self.inner.disk, m.serialize()) {
                     disk.store(&key, &bytes);
                 }
@@ -317,7 +361,7 @@ impl Flavor {
         // run 5-8% slower (docs/bench.md).
         if config.pooling {
             let mut pool = wasmtime::PoolingAllocationConfig::default();
-            // Each plugin instance comes with a kernel accessor instance.
+            // A plugin instance may come with a kernel accessor instance.
             pool.total_core_instances(2 * POOLED_INSTANCES)
                 .total_memories(POOLED_INSTANCES)
                 .total_tables(POOLED_INSTANCES);
@@ -349,6 +393,7 @@ impl Flavor {
             wasi_linker: OnceLock::new(),
             modules: ModuleMap::new(),
             accessor: OnceLock::new(),
+            kernel: KernelMemories::default(),
             fingerprint,
         })
     }
@@ -409,6 +454,18 @@ fn spawn_ticker(engine: Weak<EngineInner>) -> std::io::Result<()> {
             }
         })?;
     Ok(())
+}
+
+/// The key of a module's compiled form: its sha256, or for the form with the
+/// accessors inlined, a hash of that and the rewrite's version.
+fn key(sha: [u8; 32], inline: bool) -> [u8; 32] {
+    if !inline {
+        return sha;
+    }
+    let mut h = Sha256::new();
+    h.update(sha);
+    h.update(b"polyplug: kernel accessors inlined, v1");
+    h.finalize().into()
 }
 
 pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {

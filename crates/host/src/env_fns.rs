@@ -1,8 +1,9 @@
 //! The `extism:host/env` functions, implemented natively on [`Kernel`] memory and
 //! linked once per engine.
 //!
-//! Every instance binds the hot accessors (`load_*`, `store_*`, `input_load_*`)
-//! to the wasm ones of `accessor.rs` instead; the native ones here type-check the
+//! Outside strict mode, the hot accessors (`load_*`, `store_*`, `input_load_*`)
+//! are the wasm ones of `accessor.rs` instead, inlined into the plugin
+//! (inline.rs) or in an instance beside it; the native ones here type-check the
 //! plugin's imports when it is built and behave the same.
 //!
 //! The semantics follow the official kernel, measured and written down in
@@ -14,11 +15,14 @@
 //!
 //! [`Kernel`]: crate::kernel::Kernel
 
-use wasmtime::{Caller, Engine, Linker};
+use wasmtime::{Caller, Engine, Linker, Store};
+
+use crate::accessor;
 
 use crate::current_plugin::{not_a_handle, over_limit, CurrentPlugin};
 use crate::error::{Error, ErrorKind};
 use crate::http;
+use crate::inline::KERNEL;
 use crate::kernel::ACCESSORS;
 use crate::log::LogLevel;
 
@@ -71,7 +75,32 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<CurrentPlugin>, Error> {
             format!("cannot link {ENV}: {e:#}"),
         )
     })?;
+    define_kernel(&mut l, engine).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidManifest,
+            format!("cannot link {KERNEL}: {e:#}"),
+        )
+    })?;
     Ok(l)
+}
+
+/// What the accessors import (accessor.rs, and plugins they are inlined into):
+/// the slow path, and a stand-in for the kernel memory so such a plugin's
+/// imports type-check when it is built; each instance binds its own memory.
+fn define_kernel(l: &mut Linker<CurrentPlugin>, engine: &Engine) -> wasmtime::Result<()> {
+    l.func_wrap(
+        KERNEL,
+        "slow",
+        |mut c: C<'_>, code: i64, at: i64, value: i64| -> i64 {
+            c.data_mut()
+                .kernel
+                .slow(code as u64, at as u64, value as u64) as i64
+        },
+    )?;
+    let scratch = Store::new(engine, CurrentPlugin::scratch());
+    let memory = accessor::new_memory(engine).map_err(wasmtime::Error::msg)?;
+    l.define(&scratch, KERNEL, "memory", memory)?;
+    Ok(())
 }
 
 fn define(l: &mut Linker<CurrentPlugin>) -> wasmtime::Result<()> {

@@ -32,6 +32,7 @@ mod env_fns;
 mod error;
 mod host_fns;
 mod http;
+mod inline;
 mod kernel;
 mod kv;
 mod limits;

@@ -20,6 +20,7 @@ use crate::engine::Engine;
 use crate::env_fns::{self, ENV};
 use crate::error::{self, Error, ErrorKind};
 use crate::host_fns::HostFunction;
+use crate::inline::KERNEL;
 use crate::limits::{on_epoch, ticks_until, FAR};
 use crate::log::{LogLevel, Logger};
 use crate::manifest::{Manifest, DEFAULT_MAX_HTTP_RESPONSE_BYTES, DEFAULT_MAX_VAR_BYTES};
@@ -89,11 +90,14 @@ impl PluginBuilder {
     pub fn build(self) -> Result<Plugin, Error> {
         let flavor = self.engine.flavor(self.fuel.is_some())?;
         let wasm = self.manifest.main_wasm()?;
-        let module = self.engine.load(flavor, wasm)?;
+        // Strict mode runs the same module: its kernel header sends every
+        // access to the slow path, where the sanitizer checks it (kernel.rs).
+        let inline = self.engine.inlines_accessors();
+        let module = self.engine.load(flavor, wasm, inline)?;
         if self.wasi {
             wasi::check_paths(&self.manifest)?;
         }
-        check_imports(&module, self.wasi, &self.host_fns)?;
+        check_imports(&module, self.wasi, &self.host_fns, inline)?;
         let base = flavor.linker(self.wasi)?;
         let custom = if self.host_fns.is_empty() {
             None
@@ -117,10 +121,13 @@ impl PluginBuilder {
             })?;
         let imports = module
             .imports()
-            .map(|i| match i.module() {
+            .map(|i| match (i.module(), i.ty()) {
+                (KERNEL, ExternType::Memory(_)) => Slot::KernelMemory,
                 // Strict mode keeps the linker's native, checking accessors.
-                ENV if !self.strict_memory => accessor::index(i.name()),
-                _ => None,
+                (ENV, _) if !self.strict_memory => {
+                    accessor::index(i.name()).map_or(Slot::Linker, Slot::Accessor)
+                }
+                _ => Slot::Linker,
             })
             .collect();
 
@@ -164,8 +171,8 @@ pub struct Plugin {
     module: Module,
     /// The engine's linker plus the user host functions, when there are any.
     custom: Option<Arc<Linker<CurrentPlugin>>>,
-    /// Per import of `module`: which kernel accessor it binds, None for the linker's.
-    imports: Vec<Option<usize>>,
+    /// Per import of `module`, where it comes from.
+    imports: Vec<Slot>,
     shared: Arc<Shared>,
     wasi: bool,
     fuel: Option<u64>,
@@ -183,6 +190,17 @@ impl std::fmt::Debug for Plugin {
             .field("live", &self.live.is_some())
             .finish_non_exhaustive()
     }
+}
+
+/// Where an import of a plugin's module comes from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Slot {
+    /// The linker: env and WASI functions, host functions, the kernel's slow path.
+    Linker,
+    /// The store's own kernel memory, for accessors inlined into the module.
+    KernelMemory,
+    /// The accessor instance's function at this index (accessor.rs).
+    Accessor(usize),
 }
 
 struct Live {
@@ -229,6 +247,13 @@ impl Plugin {
             diagnostics: MemoryDiagnostics::default(),
             live: None,
         }
+    }
+
+    /// Whether the kernel accessors were inlined into this plugin's module
+    /// (`EngineConfig::inline_accessors`), rather than called in an instance
+    /// beside it.
+    pub fn accessors_inlined(&self) -> bool {
+        self.imports.contains(&Slot::KernelMemory)
     }
 
     /// The names of the module's exported functions, sorted.
@@ -434,7 +459,6 @@ impl Plugin {
             None
         };
         let flavor = self.engine.flavor(self.fuel.is_some())?;
-        let accessor = self.engine.accessor(flavor)?;
         let mut store = Store::new(
             &flavor.engine,
             CurrentPlugin::new(self.shared.clone(), wasi),
@@ -442,7 +466,7 @@ impl Plugin {
         if self.strict_memory {
             store.data_mut().kernel.sanitizer = Some(MemoryDiagnostics::default());
         }
-        let accessors = accessor.bind(&mut store)?;
+        let kernel_memory = flavor.kernel.lease(&mut store)?;
         store.limiter(|s| s as &mut dyn wasmtime::ResourceLimiter);
         store.epoch_deadline_callback(|mut ctx| on_epoch(ctx.data_mut()));
         begin(&mut store, deadline, self.fuel)?;
@@ -450,11 +474,25 @@ impl Plugin {
             Some(l) => l,
             None => flavor.linker(self.wasi)?,
         };
+        let accessors = if self.imports.iter().any(|s| matches!(s, Slot::Accessor(_))) {
+            let slow = linker.get(&mut store, KERNEL, "slow").map_err(|e| {
+                Error::new(
+                    ErrorKind::UnknownImport,
+                    format!("the linker lacks the kernel's slow path: {e:#}"),
+                )
+            })?;
+            self.engine
+                .accessor(flavor)?
+                .functions(&mut store, &kernel_memory, slow)?
+        } else {
+            Vec::new()
+        };
         let mut imports: Vec<Extern> = Vec::with_capacity(self.imports.len());
         for (import, slot) in self.module.imports().zip(&self.imports) {
             let item = match slot {
-                Some(i) => accessors.get(*i).cloned(),
-                None => linker.get_by_import(&mut store, &import),
+                Slot::Accessor(i) => accessors.get(*i).cloned(),
+                Slot::KernelMemory => Some(kernel_memory.clone().into()),
+                Slot::Linker => linker.get_by_import(&mut store, &import),
             };
             imports.push(item.ok_or_else(|| {
                 Error::new(
@@ -595,10 +633,14 @@ fn check_imports(
     module: &wasmtime::Module,
     wasi: bool,
     host_fns: &[HostFunction],
+    inline: bool,
 ) -> Result<(), Error> {
     for import in module.imports() {
         let (m, n) = (import.module(), import.name());
+        // Only a module the engine rewrote imports from KERNEL (inline.rs):
+        // with inlining on, it refuses any other that does.
         let provided = (m == ENV && env_fns::NAMES.contains(&n))
+            || (m == KERNEL && inline)
             || (wasi && m == WASI)
             || host_fns.iter().any(|f| f.namespace == m && f.name == n);
         if provided {
