@@ -89,7 +89,7 @@ pub(crate) struct Flavor {
     linker: Linker<CurrentPlugin>,
     /// Made on first use: linking WASI costs a new engine time most plugins never need.
     wasi_linker: OnceLock<Result<Linker<CurrentPlugin>, Error>>,
-    /// Compiled modules by sha256 (or why they failed), bounded.
+    /// Compiled modules by [`key`] (or why they failed), bounded.
     modules: ModuleMap<Result<Module, Error>>,
     /// The kernel accessor module, compiled (or loaded from the disk cache) when
     /// the first instance of a plugin whose accessors are not inlined is made.
@@ -234,21 +234,21 @@ impl Engine {
     }
 
     /// Compiles `wasm` (binary or WAT text), or takes it from the memory or disk
-    /// cache, where it is kept under `key` ([`key`]).
+    /// cache, where it is kept under `key` ([`key`]); `inline` as in [`Engine::load`].
     fn module(
         &self,
         flavor: &Flavor,
         wasm: &[u8],
-        sha: [u8; 32],
+        key: [u8; 32],
         inline: bool,
     ) -> Result<Module, Error> {
-        let cell = flavor.modules.cell(sha);
+        let cell = flavor.modules.cell(key);
         let result = cell
-            .get_or_init(|| self.compile(flavor, wasm, sha, inline))
+            .get_or_init(|| self.compile(flavor, wasm, key, inline))
             .clone();
         if result.is_err() {
             // A failure is not kept: the same bytes fail again with a fresh message.
-            flavor.modules.remove(&sha);
+            flavor.modules.remove(&key);
         }
         result
     }
@@ -258,10 +258,10 @@ impl Engine {
         &self,
         flavor: &Flavor,
         wasm: &[u8],
-        sha: [u8; 32],
+        key: [u8; 32],
         inline: bool,
     ) -> Result<Module, Error> {
-        let key = format!("{}-{}", hex(&sha), flavor.fingerprint);
+        let key = format!("{}-{}", hex(&key), flavor.fingerprint);
         let cached = self.inner.disk.as_ref().and_then(|d| {
             let bytes = d.load(&key)?;
             // SAFETY: the payload is one this cache serialized with an engine of the
