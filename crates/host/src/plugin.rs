@@ -6,7 +6,6 @@
 //! whatever the guest was doing when it trapped may have left it inconsistent.
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -206,7 +205,9 @@ enum Slot {
 struct Live {
     store: Store<CurrentPlugin>,
     instance: Instance,
-    exports: HashMap<String, Export>,
+    /// Exports called so far, typed: a plugin has few, and a scan of them
+    /// costs less than hashing the name on every call.
+    exports: Vec<(String, Export)>,
 }
 
 #[derive(Clone)]
@@ -308,9 +309,9 @@ impl Plugin {
 
     fn call_abi(&mut self, function: &str, input: &[u8]) -> Result<Vec<u8>, Error> {
         let deadline = self.deadline();
-        let export = self.export(function, deadline)?;
+        let at = self.export(function, deadline)?;
         let live = self.live.as_mut().expect("export() leaves a live instance");
-        let store = &mut live.store;
+        let (store, export) = (&mut live.store, &live.exports[at].1);
         begin(store, deadline, self.fuel)?;
         let s = store.data_mut();
         let handle = s.memory_new(input)?;
@@ -429,9 +430,15 @@ impl Plugin {
             })
     }
 
-    fn export(&mut self, function: &str, deadline: Option<Instant>) -> Result<Export, Error> {
-        if let Some(e) = self.live.as_ref().and_then(|l| l.exports.get(function)) {
-            return Ok(e.clone());
+    /// Where `function` is in the live instance's exports, typed for the ABI
+    /// (looked up and type-checked on its first call only).
+    fn export(&mut self, function: &str, deadline: Option<Instant>) -> Result<usize, Error> {
+        let known = self
+            .live
+            .as_ref()
+            .and_then(|l| l.exports.iter().position(|(name, _)| name == function));
+        if let Some(at) = known {
+            return Ok(at);
         }
         let func = self.live_func(function, deadline)?;
         let live = self.live.as_mut().expect("live_func made the instance");
@@ -448,8 +455,8 @@ impl Plugin {
                 ),
             ));
         };
-        live.exports.insert(function.to_string(), export.clone());
-        Ok(export)
+        live.exports.push((function.to_string(), export));
+        Ok(live.exports.len() - 1)
     }
 
     fn instantiate(&self, deadline: Option<Instant>) -> Result<Live, Error> {
@@ -532,7 +539,7 @@ impl Plugin {
         Ok(Live {
             store,
             instance,
-            exports: HashMap::new(),
+            exports: Vec::new(),
         })
     }
 }
