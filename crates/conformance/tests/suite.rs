@@ -152,15 +152,7 @@ fn main() -> ExitCode {
 /// engine (the suite's own cells run them too, in strict mode): a plugin the
 /// rewrite silently skipped would still pass, only slower.
 fn check_accessors_inlined(ctx: &Ctx) -> Result<(), Failed> {
-    use polyplug_host::{Engine, KvStore, Manifest, Plugin, Wasm};
-    const ACCESSORS: [&str; 6] = [
-        "load_u8",
-        "load_u64",
-        "store_u8",
-        "store_u64",
-        "input_load_u8",
-        "input_load_u64",
-    ];
+    use polyplug_host::{is_kernel_accessor, Engine, KvStore, Manifest, Plugin, Wasm};
     // After the cells: the modules come from the disk cache they filled.
     ctx.runner()?;
     let engine = Engine::new().map_err(|e| e.to_string())?;
@@ -170,7 +162,7 @@ fn check_accessors_inlined(ctx: &Ctx) -> Result<(), Failed> {
         let imports_one = a
             .imports
             .iter()
-            .any(|i| i.module == "extism:host/env" && ACCESSORS.contains(&i.name.as_str()));
+            .any(|i| i.module == "extism:host/env" && is_kernel_accessor(&i.name));
         let path = ctx.artifacts.absolute(a);
         let mut builder =
             Plugin::builder(&engine, Manifest::new(Wasm::file(&path))).with_wasi(a.wasi);

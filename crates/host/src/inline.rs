@@ -34,8 +34,8 @@ use std::sync::OnceLock;
 
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{
-    CodeSection, EntityType, FunctionSection, ImportSection, Instruction, MemoryType, NameMap,
-    NameSection, TypeSection, ValType,
+    CodeSection, EntityType, FunctionSection, ImportSection, Instruction, NameMap, NameSection,
+    TypeSection, ValType,
 };
 use wasmparser::{
     BinaryReader, CodeSectionReader, CompositeInnerType, ExternalKind, FuncType, FunctionBody,
@@ -70,7 +70,7 @@ fn parse_template() -> Option<Template> {
     let binary = wat::parse_str(accessor::wat()).expect("the accessor module's text is valid");
     let mut types = Vec::new();
     let mut memory = None;
-    let mut slow = FuncType::new([], []);
+    let mut slow = None;
     let mut declared = Vec::new();
     let mut exports = Vec::new();
     let mut bodies = Vec::new();
@@ -85,7 +85,7 @@ fn parse_template() -> Option<Template> {
                 for import in s.into_imports() {
                     match import.ok()?.ty {
                         TypeRef::Memory(m) => memory = Some(m),
-                        TypeRef::Func(t) => slow = types.get(t as usize).cloned()?,
+                        TypeRef::Func(t) => slow = types.get(t as usize).cloned(),
                         _ => {}
                     }
                 }
@@ -121,7 +121,7 @@ fn parse_template() -> Option<Template> {
     }
     Some(Template {
         memory: memory?,
-        slow,
+        slow: slow?,
         funcs,
     })
 }
@@ -314,15 +314,15 @@ impl Rewriter<'_> {
         for i in (0..params.len() as u32).rev() {
             f.instruction(&Instruction::LocalSet(local(i)));
         }
-        let block = match ty.results() {
-            [] => wasm_encoder::BlockType::Empty,
-            [r] => wasm_encoder::BlockType::Result(val_type(r)),
-            _ => unreachable!("an accessor returns at most one value"),
-        };
-        f.instruction(&Instruction::Block(block));
         let mut bodies = Bodies {
             slow: self.plan.slow(),
         };
+        let block = match ty.results() {
+            [] => wasm_encoder::BlockType::Empty,
+            [r] => wasm_encoder::BlockType::Result(bodies.val_type(*r)?),
+            _ => unreachable!("an accessor returns at most one value"),
+        };
+        f.instruction(&Instruction::Block(block));
         let body = FunctionBody::new(BinaryReader::new(bytes, *offset));
         let mut reader = body.get_operators_reader()?;
         let mut depth = 0;
@@ -350,25 +350,6 @@ impl Rewriter<'_> {
     }
 }
 
-fn val_type(ty: &wasmparser::ValType) -> ValType {
-    match ty {
-        wasmparser::ValType::I32 => ValType::I32,
-        wasmparser::ValType::I64 => ValType::I64,
-        wasmparser::ValType::F32 => ValType::F32,
-        wasmparser::ValType::F64 => ValType::F64,
-        wasmparser::ValType::V128 => ValType::V128,
-        // The accessor module has no reference types.
-        wasmparser::ValType::Ref(_) => unreachable!("the accessor module has no reference types"),
-    }
-}
-
-fn func_type(types: &mut TypeSection, ty: &FuncType) {
-    types.ty().function(
-        ty.params().iter().map(val_type),
-        ty.results().iter().map(val_type),
-    );
-}
-
 impl Reencode for Rewriter<'_> {
     type Error = std::convert::Infallible;
 
@@ -387,10 +368,16 @@ impl Reencode for Rewriter<'_> {
     ) -> Result<(), reencode::Error<Self::Error>> {
         reencode::utils::parse_type_section(self, types, section)?;
         // New types: each accessor's, then the slow path's.
-        for (ty, ..) in &self.template.funcs {
-            func_type(types, ty);
+        let template = self.template;
+        for ty in template
+            .funcs
+            .iter()
+            .map(|(ty, ..)| ty)
+            .chain([&template.slow])
+        {
+            let ty = self.func_type(ty.clone())?;
+            types.ty().func_type(&ty);
         }
-        func_type(types, &self.template.slow);
         Ok(())
     }
 
@@ -411,18 +398,8 @@ impl Reencode for Rewriter<'_> {
             let ty = self.entity_type(import.ty)?;
             imports.import(import.module, import.name, ty);
         }
-        let m = &self.template.memory;
-        imports.import(
-            KERNEL,
-            "memory",
-            MemoryType {
-                minimum: m.initial,
-                maximum: m.maximum,
-                memory64: m.memory64,
-                shared: m.shared,
-                page_size_log2: m.page_size_log2,
-            },
-        );
+        let memory = self.memory_type(self.template.memory)?;
+        imports.import(KERNEL, "memory", memory);
         let slow_type = self.plan.types + self.template.funcs.len() as u32;
         imports.import(KERNEL, "slow", EntityType::Function(slow_type));
         Ok(())

@@ -54,3 +54,10 @@ pub use manifest::{Manifest, MemoryLimits, Wasm};
 pub use plugin::{Plugin, PluginBuilder};
 pub use sanitizer::{MemoryDiagnostic, MemoryDiagnostics, Problem};
 pub use wasmtime::{Val, ValType};
+
+/// Whether `name` is one of the `extism:host/env` kernel accessors
+/// (`load_u8` .. `input_load_u64`) that [`EngineConfig::inline_accessors`]
+/// writes into a plugin's own code.
+pub fn is_kernel_accessor(name: &str) -> bool {
+    accessor::index(name).is_some()
+}

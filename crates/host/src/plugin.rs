@@ -118,7 +118,7 @@ impl PluginBuilder {
                     format!("the module's imports do not link: {e:#}"),
                 )
             })?;
-        let imports = module
+        let imports: Vec<Slot> = module
             .imports()
             .map(|i| match (i.module(), i.ty()) {
                 (KERNEL, ExternType::Memory(_)) => Slot::KernelMemory,
@@ -152,6 +152,7 @@ impl PluginBuilder {
             engine: self.engine.clone(),
             module,
             custom,
+            accessor_instance: imports.iter().any(|s| matches!(s, Slot::Accessor(_))),
             imports,
             shared: Arc::new(shared),
             wasi: self.wasi,
@@ -172,6 +173,9 @@ pub struct Plugin {
     custom: Option<Arc<Linker<CurrentPlugin>>>,
     /// Per import of `module`, where it comes from.
     imports: Vec<Slot>,
+    /// Whether an import is a [`Slot::Accessor`]: each instance then needs
+    /// the accessor instance beside it (decided once, at build).
+    accessor_instance: bool,
     shared: Arc<Shared>,
     wasi: bool,
     fuel: Option<u64>,
@@ -241,6 +245,7 @@ impl Plugin {
             module: self.module.clone(),
             custom: self.custom.clone(),
             imports: self.imports.clone(),
+            accessor_instance: self.accessor_instance,
             shared: self.shared.clone(),
             wasi: self.wasi,
             fuel: self.fuel,
@@ -481,7 +486,7 @@ impl Plugin {
             Some(l) => l,
             None => flavor.linker(self.wasi)?,
         };
-        let accessors = if self.imports.iter().any(|s| matches!(s, Slot::Accessor(_))) {
+        let accessors = if self.accessor_instance {
             let slow = linker.get(&mut store, KERNEL, "slow").map_err(|e| {
                 Error::new(
                     ErrorKind::UnknownImport,
