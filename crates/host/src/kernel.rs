@@ -21,9 +21,9 @@
 //! belongs to is also recorded as a [`MemoryDiagnostic`] (`sanitizer.rs`).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use crate::accessor::Lease;
+use crate::blocks::Blocks;
 use crate::sanitizer::{MemoryDiagnostic, MemoryDiagnostics, Problem};
 
 /// Where the first block starts: after the null handle 0 and the header.
@@ -88,7 +88,7 @@ pub(crate) struct Kernel {
     /// one lookup. Blocks are bump-allocated and a freed one is never handed out
     /// again within a call (the official kernel does not either), so a stale
     /// handle never aliases a new block.
-    active: BTreeMap<u64, u64>,
+    active: Blocks,
     /// Cap on the arena's length in bytes.
     limit: u64,
     input: (u64, u64),
@@ -121,7 +121,7 @@ impl Kernel {
             peak: BASE,
             written: BASE,
             lease: None,
-            active: BTreeMap::new(),
+            active: Blocks::default(),
             limit,
             input: (0, 0),
             output: (0, 0),
@@ -318,7 +318,7 @@ impl Kernel {
     /// Frees an active block; anything else is ignored, as in the official kernel
     /// (and recorded in strict mode, as a double free or a bad handle).
     pub fn free(&mut self, handle: u64) {
-        if self.active.remove(&handle).is_none() {
+        if self.active.remove(handle).is_none() {
             if handle != 0 {
                 self.diagnose("free", handle, 0, Problem::NotAHandle);
             }
@@ -332,39 +332,33 @@ impl Kernel {
 
     /// The length of an active block, 0 for anything that is not one.
     pub fn length(&self, handle: u64) -> u64 {
-        self.active.get(&handle).copied().unwrap_or(0)
+        self.active.get(handle).unwrap_or(0)
     }
 
     pub fn is_block(&self, handle: u64) -> bool {
-        self.active.contains_key(&handle)
+        self.active.get(handle).is_some()
     }
 
     /// The bytes of an active block.
     pub fn block(&self, handle: u64) -> Option<&[u8]> {
-        let len = *self.active.get(&handle)?;
+        let len = self.active.get(handle)?;
         Some(self.slice(handle, handle + len))
     }
 
     pub fn block_mut(&mut self, handle: u64) -> Option<&mut [u8]> {
-        let len = *self.active.get(&handle)?;
+        let len = self.active.get(handle)?;
         Some(self.slice_mut(handle, handle + len))
     }
 
     /// The live block (handle, length) that starts at or before `offset` (it may
     /// end before it).
     pub(crate) fn block_before(&self, offset: u64) -> Option<(u64, u64)> {
-        self.active
-            .range(..=offset)
-            .next_back()
-            .map(|(&h, &len)| (h, len))
+        self.active.live_before(offset)
     }
 
     /// The live block (handle, length) that starts after `offset`.
     pub(crate) fn block_after(&self, offset: u64) -> Option<(u64, u64)> {
-        self.active
-            .range(offset.saturating_add(1)..)
-            .next()
-            .map(|(&h, &len)| (h, len))
+        self.active.live_after(offset)
     }
 
     /// `len` bytes at `offset` as the official kernel would hand them to its host:
@@ -521,10 +515,8 @@ impl Kernel {
     /// Records, in strict mode, an access of `n` bytes at `offset` that is not
     /// inside one live block.
     fn check_block(&mut self, function: &'static str, offset: u64, n: u64) {
-        if let Some((start, len)) = self.block_before(offset) {
-            if offset.checked_add(n).is_some_and(|end| end <= start + len) {
-                return;
-            }
+        if self.active.covers(offset, n) {
+            return;
         }
         self.diagnose(function, offset, n, Problem::OutsideBlock);
     }

@@ -25,6 +25,7 @@
 //! After a trap-like failure the next call runs on a fresh instance.
 
 mod accessor;
+mod blocks;
 mod cache;
 mod current_plugin;
 mod engine;
