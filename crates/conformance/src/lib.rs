@@ -35,14 +35,14 @@ pub use equivalence::{check_equivalence, Equivalence};
 pub use fixture::{
     Call, Case, Compare, Divergence, Expect, MessageCheck, Spec, XtpTest, KNOWN_CATEGORIES,
 };
-pub use hosts::Skip;
+pub use hosts::{Compiler, Skip};
 pub use http_server::HttpServer;
 pub use loader::{load_fixtures, LoadError, Loaded};
 pub use outcome::{CallOutcome, CallResult, CaseRun, CellResult, CellStatus};
 pub use render::{canonical_json, check_expectations, render_bytes, render_snapshot};
 pub use runner::{Runner, Services};
 pub use snapfile::{snapshot_file, snapshot_name, SnapFile};
-pub use suite::{estimated_cost, evaluate, Filter, Results, Shard, Suite};
+pub use suite::{cell_workers, estimated_cost, evaluate, Filter, Results, Shard, Suite};
 
 /// Parses one spec.toml's text exactly as [`load_fixtures`] does, with `dir` as
 /// its fixture folder (file inputs are read from it): what the fuzzer drives.

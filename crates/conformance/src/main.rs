@@ -38,6 +38,10 @@ fn parse_args() -> anyhow::Result<Args> {
             cases: parsed.cases,
             shard,
             deny_warnings: parsed.deny_warnings,
+            compiler: match &parsed.compiler {
+                Some(c) => c.parse().map_err(anyhow::Error::msg)?,
+                None => Default::default(),
+            },
         },
         format: parsed.format.unwrap_or_else(|| "human".into()),
         out: parsed.out,

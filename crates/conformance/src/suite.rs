@@ -13,8 +13,8 @@ use std::time::Instant;
 use crate::artifacts::Artifacts;
 use crate::equivalence::{check_equivalence, Equivalence};
 use crate::fixture::{Case, Expect, Spec, XtpTest};
-use crate::hosts::Skip;
 use crate::hosts::{self, Host};
+use crate::hosts::{Compiler, Skip};
 use crate::loader::{load_fixtures, LoadError};
 use crate::outcome::{CellResult, CellStatus};
 use crate::render::{check_expectations, render_snapshot};
@@ -55,6 +55,8 @@ pub struct Filter {
     pub hosts: Vec<String>,
     /// Memory warnings fail a cell that would otherwise pass (`--deny-warnings`).
     pub deny_warnings: bool,
+    /// What compiles the polyplug host's modules (`--compiler`).
+    pub compiler: Compiler,
 }
 
 impl Filter {
@@ -164,7 +166,7 @@ impl Suite {
     /// The hosts a run covers: `--host`'s (every one must exist and be ready), else
     /// every ready one. Returns them with the hosts that are not ready (and why).
     pub fn hosts(&self, filter: &Filter) -> anyhow::Result<(Vec<Box<dyn Host>>, NotReady)> {
-        let found = hosts::discover(&self.root);
+        let found = hosts::discover(&self.root, filter.compiler);
         let names: Vec<String> = found.iter().map(|f| f.name.clone()).collect();
         for wanted in &filter.hosts {
             if !names.contains(wanted) {
@@ -230,10 +232,7 @@ impl Suite {
         let mut order: Vec<usize> = (0..jobs.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(estimated_cost(jobs[i].1)));
         let next = AtomicUsize::new(0);
-        let workers = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            .min(jobs.len().max(1));
+        let workers = cell_workers(hosts.iter().map(|h| h.as_ref())).min(jobs.len().max(1));
         std::thread::scope(|scope| {
             for _ in 0..workers {
                 scope.spawn(|| {
@@ -302,6 +301,19 @@ impl Suite {
             wall_ms: started.elapsed().as_millis() as u64,
         })
     }
+}
+
+/// How many cells of these hosts run at once: per core, what the strictest
+/// host allows ([`Host::cells_per_core`]). Two per core on the official
+/// runtimes made libextism miss a 10 s deadline it meets in 2-4 s alone.
+pub fn cell_workers<'a>(hosts: impl IntoIterator<Item = &'a dyn Host>) -> usize {
+    let per_core = hosts
+        .into_iter()
+        .map(|h| h.cells_per_core())
+        .min()
+        .unwrap_or(1)
+        .max(1);
+    per_core * std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// A rough guess of a case's run time in ms, to start the slow cases first:
@@ -515,6 +527,44 @@ fn module_label(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A host that only says how many of its cells may share a core.
+    struct PerCore(usize);
+
+    impl Host for PerCore {
+        fn name(&self) -> &str {
+            "per-core"
+        }
+        fn version(&self) -> String {
+            String::new()
+        }
+        fn unsupported(&self, _: &[String], _: bool) -> Option<String> {
+            None
+        }
+        fn run(&self, _: &crate::hosts::CasePlan) -> Result<crate::hosts::RawRun, Skip> {
+            Err(Skip::Cannot("not a real host".into()))
+        }
+        fn session(
+            &self,
+            _: &crate::hosts::CasePlan,
+            _: &mut dyn FnMut(&mut dyn crate::hosts::Session),
+        ) -> Result<(), Skip> {
+            Err(Skip::Cannot("not a real host".into()))
+        }
+        fn cells_per_core(&self) -> usize {
+            self.0
+        }
+    }
+
+    #[test]
+    fn the_strictest_host_sets_how_many_cells_run_at_once() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let (two, one, zero) = (PerCore(2), PerCore(1), PerCore(0));
+        assert_eq!(cell_workers([&two as &dyn Host]), 2 * cores);
+        assert_eq!(cell_workers([&two as &dyn Host, &one]), cores);
+        assert_eq!(cell_workers([&zero as &dyn Host]), cores, "never none");
+        assert_eq!(cell_workers(std::iter::empty::<&dyn Host>()), cores);
+    }
 
     #[test]
     fn shard_parses_and_refuses_nonsense() {

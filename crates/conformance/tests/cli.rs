@@ -348,6 +348,45 @@ fn bad_arguments_exit_2_with_usage() {
     let (code, _, err) = repo.run(&["--format", "yaml"]);
     assert_eq!(code, 2);
     assert!(err.contains("human, json, junit or markdown"), "{err}");
+    let (code, _, err) = repo.run(&["--compiler", "llvm"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--compiler llvm: use cranelift or winch"),
+        "{err}"
+    );
+}
+
+#[test]
+fn either_compiler_passes_and_the_report_names_it() {
+    let repo = Repo::new(&[("rust", "Hello, Alice!")]);
+    let default = if cfg!(target_arch = "x86_64") {
+        "winch"
+    } else {
+        "cranelift"
+    };
+    for (args, compiler) in [
+        (&[][..], default),
+        (&["--compiler", "cranelift"][..], "cranelift"),
+        (&["--compiler", "winch"][..], "winch"),
+    ] {
+        if compiler == "winch" && !cfg!(target_arch = "x86_64") {
+            continue;
+        }
+        let mut all = vec!["--case", "hello::plain"];
+        all.extend(args);
+        let (code, doc) = repo.json(&all);
+        assert_eq!(code, 0, "{args:?}: {doc:#}");
+        assert_eq!(
+            statuses(&doc),
+            [("plain".into(), "rust".into(), "pass".into())],
+            "{args:?}"
+        );
+        assert_eq!(
+            doc["hosts"][0]["version"],
+            format!("polyplug-host {}, {compiler}", env!("CARGO_PKG_VERSION")),
+            "{args:?}: the report names the compiler"
+        );
+    }
 }
 
 #[test]

@@ -19,13 +19,13 @@ use std::time::SystemTime;
 use libtest_mimic::{Arguments, Failed, Trial};
 use polyplug_conformance::hosts::{self, Host, IN_PROCESS};
 use polyplug_conformance::{
-    check_equivalence, check_expectations, estimated_cost, evaluate, load_fixtures,
+    cell_workers, check_equivalence, check_expectations, estimated_cost, evaluate, load_fixtures,
     render_snapshot, snapshot_name, Artifacts, Case, CaseRun, CellResult, CellStatus, Runner, Skip,
     Spec, XtpTest,
 };
 
 fn main() -> ExitCode {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let root = root.canonicalize().unwrap_or(root);
     ensure_artifacts(&root);
@@ -50,13 +50,32 @@ fn main() -> ExitCode {
     }
     let langs = artifacts.languages();
     let mut found = Vec::new();
-    for f in hosts::discover(&root) {
+    // `POLYPLUG_SUITE_COMPILER=cranelift` checks the code `call` and `serve` run
+    // (the runner's `--compiler`; Winch on x86-64 otherwise).
+    let compiler = match std::env::var("POLYPLUG_SUITE_COMPILER") {
+        Ok(c) if !c.is_empty() => match c.parse() {
+            Ok(c) => c,
+            Err(e) => {
+                trials.push(Trial::test("POLYPLUG_SUITE_COMPILER", move || {
+                    Err(format!("POLYPLUG_SUITE_COMPILER: {e}").into())
+                }));
+                return libtest_mimic::run(&args, trials).exit_code();
+            }
+        },
+        _ => Default::default(),
+    };
+    for f in hosts::discover(&root, compiler) {
         match f.host {
             Ok(h) => found.push(h),
             Err(why) => eprintln!("suite: host {} is left out: {why}", f.name),
         }
     }
     let host_names: Vec<String> = found.iter().map(|h| h.name().to_owned()).collect();
+    // As many cells at once as the hosts allow (suite.rs, cell_workers), unless
+    // `--test-threads` says otherwise: two per core with polyplug alone.
+    if args.test_threads.is_none() {
+        args.test_threads = Some(cell_workers(found.iter().map(|h| h.as_ref())));
+    }
     let ctx = Arc::new(Ctx {
         artifacts,
         hosts: found,

@@ -30,7 +30,7 @@ fn a_wrong_expectation_fails_by_name_and_reason_for_every_language() {
         .find(|s| s.name == "count-vowels")
         .unwrap();
     let runner = Runner::new(artifacts.clone()).unwrap();
-    let host = hosts::discover(&root)
+    let host = hosts::discover(&root, Default::default())
         .into_iter()
         .find(|f| f.name == IN_PROCESS)
         .and_then(|f| f.host.ok())

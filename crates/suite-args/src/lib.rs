@@ -78,6 +78,12 @@ pub const FLAGS: &[Flag] = &[
         help: "fail cells with memory warnings (kernel-memory accesses outside a block)",
     },
     Flag {
+        name: "--compiler",
+        value: Some("C"),
+        repeated: false,
+        help: "the polyplug host's compiler: winch (quick to compile; the default on x86-64) or cranelift (the code `polyplug call` and `serve` run)",
+    },
+    Flag {
         name: "--skip-build",
         value: None,
         repeated: false,
@@ -97,12 +103,15 @@ pub struct SuiteArgs {
     pub out: Option<PathBuf>,
     pub shard: Option<String>,
     pub deny_warnings: bool,
+    /// `--compiler`: cranelift or winch (checked when parsed).
+    pub compiler: Option<String>,
     pub skip_build: bool,
     /// `-h` / `--help` was given.
     pub help: bool,
 }
 
 pub const FORMATS: &[&str] = &["human", "json", "junit", "markdown"];
+pub const COMPILERS: &[&str] = &["cranelift", "winch"];
 
 impl SuiteArgs {
     /// Parses flags (not the program name). `--name value` and `--name=value` both work.
@@ -144,6 +153,10 @@ impl SuiteArgs {
                 "--out" => out.out = Some(value.into()),
                 "--shard" => out.shard = Some(value),
                 "--deny-warnings" => out.deny_warnings = true,
+                "--compiler" if !COMPILERS.contains(&value.as_str()) => {
+                    return Err(format!("--compiler {value}: use cranelift or winch"))
+                }
+                "--compiler" => out.compiler = Some(value),
                 "--skip-build" => out.skip_build = true,
                 _ => unreachable!("every entry of FLAGS is matched above"),
             }
@@ -176,6 +189,9 @@ impl SuiteArgs {
         if let Some(s) = &self.shard {
             v.extend(["--shard".into(), s.clone()]);
         }
+        if let Some(c) = &self.compiler {
+            v.extend(["--compiler".into(), c.clone()]);
+        }
         if self.deny_warnings {
             v.push("--deny-warnings".into());
         }
@@ -207,7 +223,7 @@ mod tests {
 
     #[test]
     fn round_trips_through_to_args() {
-        let a = parse("--lang lang-a --host host-x --lang lang-b --spec hello --case plain --format json --out r.json --shard 1/2 --deny-warnings --root /x").unwrap();
+        let a = parse("--lang lang-a --host host-x --lang lang-b --spec hello --case plain --format json --out r.json --shard 1/2 --deny-warnings --compiler cranelift --root /x").unwrap();
         assert_eq!(a.langs, ["lang-a", "lang-b"]);
         let mut b = SuiteArgs::parse(a.to_args()).unwrap();
         b.skip_build = a.skip_build;
@@ -234,6 +250,9 @@ mod tests {
             .unwrap_err()
             .contains("takes no value"));
         assert_eq!(parse("--spec=hello").unwrap().specs, ["hello"]);
+        assert!(parse("--compiler llvm")
+            .unwrap_err()
+            .contains("use cranelift or winch"));
     }
 
     #[test]

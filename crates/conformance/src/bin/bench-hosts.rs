@@ -59,7 +59,7 @@ fn main() -> anyhow::Result<()> {
     let mib: Vec<u8> = (0..1 << 20).map(|i| (i * 7 % 251) as u8).collect();
 
     let mut rows = vec![polyplug(&wasm, &mib)?];
-    for found in hosts::discover(&root) {
+    for found in hosts::discover(&root, hosts::Compiler::Cranelift) {
         if found.name == hosts::IN_PROCESS {
             continue;
         }

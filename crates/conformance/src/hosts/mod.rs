@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use external::{Describe, External, HostToml};
-pub use polyplug::Polyplug;
+pub use polyplug::{Compiler, Polyplug};
 
 use crate::outcome::CallResult;
 use polyplug_host::KvStore;
@@ -80,6 +80,15 @@ pub trait Host: Send + Sync {
     fn session(&self, plan: &CasePlan, drive: &mut dyn FnMut(&mut dyn Session))
         -> Result<(), Skip>;
 
+    /// How many of this host's cells may run at once per core. One, unless
+    /// its cells mostly wait on clocks rather than work: then more of them
+    /// overlap their waits. A host whose driver computes in its own process
+    /// keeps one, or its cells' deadlines start to pass while they queue
+    /// for a core.
+    fn cells_per_core(&self) -> usize {
+        1
+    }
+
     /// Gets ready to run these modules (path, whether it links WASI) before any
     /// case starts, e.g. compiles them, calling `done` with each module's label
     /// as it is ready. Errors are left for the cases to report.
@@ -106,11 +115,11 @@ pub const IN_PROCESS: &str = "polyplug";
 
 /// Every host: polyplug first, then each `hosts/<name>/` in name order. A host
 /// whose driver is not set up is found but not ready, with the command to run.
-pub fn discover(root: &Path) -> Vec<Found> {
+pub fn discover(root: &Path, compiler: Compiler) -> Vec<Found> {
     let mut found = vec![Found {
         name: IN_PROCESS.into(),
         about: "polyplug-host, in process (wasmtime)".into(),
-        host: Polyplug::new()
+        host: Polyplug::new(compiler)
             .map(|p| Box::new(p) as Box<dyn Host>)
             .map_err(|e| format!("{e:#}")),
     }];

@@ -1,27 +1,80 @@
 //! polyplug-host as a host, in process: a fresh Plugin per case on one shared
-//! Engine, logs captured by level, the kernel-memory sanitizer always on.
+//! Engine, logs captured by level, the kernel-memory sanitizer always on, the
+//! modules compiled by the chosen [`Compiler`].
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use polyplug_host::xtp::{PluginUnderTest, UnderTest};
-use polyplug_host::{Engine, LogLevel, Manifest, Plugin, Val, Wasm};
+use polyplug_host::{Engine, EngineConfig, LogLevel, Manifest, Plugin, Val, Wasm};
 
 use super::{CasePlan, Host, RawCall, RawRun, Session, Skip};
 use crate::outcome::CallResult;
+
+/// Which of wasmtime's compilers makes the suite's code.
+///
+/// A conformance run compiles most of its modules afresh (each build-all makes
+/// new ones) and calls each a few times, so compiling is most of a cold run:
+/// Winch, the baseline compiler, compiles the 51 modules about 4x quicker than
+/// Cranelift (docs/bench.md). What the cells check does not depend on the
+/// compiler: the runtime, the traps, the limits, the host functions and the
+/// kernel are the same code either way; only the speed of the plugin's own code
+/// differs. `polyplug call` and `serve` keep Cranelift, since they run code for
+/// long; `--compiler cranelift` checks exactly their code (and shares their
+/// compiled-module cache). Winch is a tier-1 compiler on x86-64 only, so other
+/// machines use Cranelift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compiler {
+    Cranelift,
+    Winch,
+}
+
+impl Default for Compiler {
+    fn default() -> Compiler {
+        if cfg!(target_arch = "x86_64") {
+            Compiler::Winch
+        } else {
+            Compiler::Cranelift
+        }
+    }
+}
+
+impl std::str::FromStr for Compiler {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Compiler, String> {
+        match s {
+            "cranelift" => Ok(Compiler::Cranelift),
+            "winch" => Ok(Compiler::Winch),
+            _ => Err(format!("--compiler {s}: use cranelift or winch")),
+        }
+    }
+}
+
+impl std::fmt::Display for Compiler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Compiler::Cranelift => "cranelift",
+            Compiler::Winch => "winch",
+        })
+    }
+}
 
 /// The engine compiles each module once, however many cases ask for it at the
 /// same time (the others wait for that compile).
 pub struct Polyplug {
     engine: Engine,
+    compiler: Compiler,
 }
 
 impl Polyplug {
-    pub fn new() -> anyhow::Result<Polyplug> {
-        let engine =
-            Engine::new().map_err(|e| anyhow::anyhow!("cannot create the wasmtime engine: {e}"))?;
-        Ok(Polyplug { engine })
+    pub fn new(compiler: Compiler) -> anyhow::Result<Polyplug> {
+        let engine = Engine::with_config(EngineConfig {
+            winch: compiler == Compiler::Winch,
+            ..EngineConfig::default()
+        })
+        .map_err(|e| anyhow::anyhow!("cannot create the wasmtime engine ({compiler}): {e}"))?;
+        Ok(Polyplug { engine, compiler })
     }
 
     /// The plan's plugin, with its logs collected by level.
@@ -98,11 +151,23 @@ impl Host for Polyplug {
     }
 
     fn version(&self) -> String {
-        format!("polyplug-host {}", env!("CARGO_PKG_VERSION"))
+        format!(
+            "polyplug-host {}, {}",
+            env!("CARGO_PKG_VERSION"),
+            self.compiler
+        )
     }
 
     fn unsupported(&self, _imports: &[String], _raw: bool) -> Option<String> {
         None
+    }
+
+    /// Two: in process, a cell that takes long is mostly a call spinning to
+    /// its wall-clock deadline (it ends on time however little of a core it
+    /// gets) or a request to a server that never answers (a sleep). The warm
+    /// run took 7.8 s with two cells per core, 10.5 s with one (docs/bench.md).
+    fn cells_per_core(&self) -> usize {
+        2
     }
 
     /// Compiles every module up front on every core (or loads it from the
