@@ -71,6 +71,11 @@ impl Spec {
     }
 }
 
+/// A case without `wait_ms` still cannot hang the suite: a call stuck in a loop
+/// ends its cell after this long (as a `timeout` on polyplug, which takes it as
+/// the manifest's timeout, or as a host that stopped answering).
+pub const DEFAULT_WAIT_MS: u64 = 30_000;
+
 /// One `[[case]]`: a fresh plugin instance, then `calls` repeated `repeat` times.
 #[derive(Debug, Clone)]
 pub struct Case {
@@ -89,7 +94,11 @@ pub struct Case {
     /// (link inside the data folder, what it points to, as given: it may
     /// lead outside the folder, which is what a case about escapes wants).
     pub symlinks: Vec<(String, String)>,
+    /// The manifest's `timeout_ms`, when the case sets one.
     pub timeout_ms: Option<u64>,
+    /// How long the runner waits for each call before it calls the host hung,
+    /// when the case sets it (`wait_ms`); see [`Case::wait_ms`].
+    pub wait_ms: Option<u64>,
     pub max_pages: Option<u32>,
     /// Some when the case provides the kv host functions, with the seeded entries.
     pub kv: Option<BTreeMap<String, String>>,
@@ -125,6 +134,21 @@ impl Divergence {
 }
 
 impl Case {
+    /// How long the runner waits for each call of the case on any host: the
+    /// case's `wait_ms` (never less than its `timeout_ms`), else its
+    /// `timeout_ms`, else 30 s.
+    /// It is not a manifest timeout: on the official runtimes one costs time
+    /// on every host call (the Go SDK watches the context in a goroutine per
+    /// call into the kernel: 10^6 logs took 27 s with one, 14 s without), so a
+    /// case whose calls are only slow gives `wait_ms`, not `timeout_ms`.
+    pub fn wait_ms(&self) -> u64 {
+        match (self.wait_ms, self.timeout_ms) {
+            (Some(wait), timeout) => wait.max(timeout.unwrap_or(0)),
+            (None, Some(timeout)) => timeout,
+            (None, None) => DEFAULT_WAIT_MS,
+        }
+    }
+
     /// `hello::plain`
     pub fn id(&self) -> String {
         format!("{}::{}", self.spec, self.name)

@@ -80,6 +80,7 @@ struct CaseToml {
     #[serde(default)]
     symlinks: BTreeMap<String, String>,
     timeout_ms: Option<u64>,
+    wait_ms: Option<u64>,
     max_pages: Option<u32>,
     #[serde(default)]
     host_functions: Vec<String>,
@@ -447,8 +448,8 @@ fn validate_case(
             "log_level = {log_level:?}: use trace, debug, info, warn or error"
         ));
     }
-    if c.timeout_ms == Some(0) || c.max_pages == Some(0) {
-        return Err("timeout_ms and max_pages must be above 0".into());
+    if c.timeout_ms == Some(0) || c.wait_ms == Some(0) || c.max_pages == Some(0) {
+        return Err("timeout_ms, wait_ms and max_pages must be above 0".into());
     }
     let mut files = Vec::new();
     for (name, src) in &c.files {
@@ -499,6 +500,7 @@ fn validate_case(
         files,
         symlinks: c.symlinks.into_iter().collect(),
         timeout_ms: c.timeout_ms,
+        wait_ms: c.wait_ms,
         max_pages: c.max_pages,
         kv,
         log_level,
@@ -695,6 +697,26 @@ mod tests {
             "[[case]]\nname = \"a\"\nexport = \"e\"\ninput = { hex = \"00\", text = \"x\" }\n",
         );
         assert!(errors[0].message.contains("exactly one"), "{errors:?}");
+    }
+
+    #[test]
+    fn wait_ms_is_a_wait_not_a_manifest_timeout() {
+        let (spec, errors) = parse(
+            "[[case]]\nname = \"slow\"\nexport = \"e\"\nwait_ms = 120000\n\n[[case]]\nname = \"spin\"\nexport = \"e\"\ntimeout_ms = 45000\nwait_ms = 100\n\n[[case]]\nname = \"plain\"\nexport = \"e\"\n\n[[case]]\nname = \"quick\"\nexport = \"e\"\ntimeout_ms = 100\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let cases = spec.unwrap().cases;
+        assert_eq!((cases[0].timeout_ms, cases[0].wait_ms()), (None, 120_000));
+        // Never shorter than the timeout it waits for.
+        assert_eq!(
+            (cases[1].timeout_ms, cases[1].wait_ms()),
+            (Some(45_000), 45_000)
+        );
+        assert_eq!((cases[2].timeout_ms, cases[2].wait_ms()), (None, 30_000));
+        // A timeout alone is waited for as it is.
+        assert_eq!(cases[3].wait_ms(), 100);
+        let (_, errors) = parse("[[case]]\nname = \"a\"\nexport = \"e\"\nwait_ms = 0\n");
+        assert!(errors[0].message.contains("wait_ms"), "{errors:?}");
     }
 
     #[test]

@@ -33,10 +33,6 @@ pub struct Runner {
     artifacts: Artifacts,
 }
 
-/// A case without `timeout_ms` still cannot hang the suite: a plugin stuck in a loop
-/// fails its cell with `timeout` after this long.
-const DEFAULT_TIMEOUT_MS: u64 = 30_000;
-
 /// Outputs above this size are not scanned for run-specific strings to mask.
 const MASK_LIMIT: usize = 64 * 1024;
 
@@ -91,7 +87,8 @@ impl Runner {
             config: Default::default(),
             allowed_hosts: Vec::new(),
             allowed_path: None,
-            timeout_ms,
+            timeout_ms: Some(timeout_ms),
+            wait_ms: timeout_ms,
             max_pages: None,
             log_level: "info".into(),
             kv: None,
@@ -146,7 +143,8 @@ impl Runner {
                 .as_ref()
                 .zip(case.allowed_path.as_ref())
                 .map(|(d, g)| (d.path().to_path_buf(), g.clone())),
-            timeout_ms: case.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
+            timeout_ms: case.timeout_ms,
+            wait_ms: case.wait_ms(),
             max_pages: case.max_pages,
             log_level: case.log_level.clone(),
             kv: kv.clone(),

@@ -330,7 +330,7 @@ pub fn estimated_cost(case: &Case) -> u64 {
             wait + call.input.bytes.len() as u64 / 4096 + 1
         })
         .sum();
-    calls + case.timeout_ms.unwrap_or(0) / 10
+    calls + case.timeout_ms.max(case.wait_ms).unwrap_or(0) / 10
 }
 
 /// Runs and judges one cell against the fixture and the stored snapshot.

@@ -255,7 +255,8 @@ fn plan(dir: &Path, wasm: &[u8], input: &[u8]) -> CasePlan {
             .collect(),
         allowed_hosts: Vec::new(),
         allowed_path: None,
-        timeout_ms: TIMEOUT_MS,
+        timeout_ms: Some(TIMEOUT_MS),
+        wait_ms: TIMEOUT_MS,
         // None: under memory.max_pages an allocation past it is 0 on polyplug (and
         // the Go SDK) but fails the call on libextism (docs/reliability.md, alloc_loop).
         max_pages: None,

@@ -176,7 +176,7 @@ impl Session for DriverSession<'_> {
                 message: why.clone(),
             };
         }
-        let timeout = Duration::from_millis(self.plan.timeout_ms) + SLACK;
+        let timeout = Duration::from_millis(self.plan.wait_ms) + SLACK;
         let req = json!({"op": "call", "export": export, "input_b64": b64(input)});
         let r = match self
             .driver
@@ -354,7 +354,7 @@ impl Host for External {
                 }
                 return Ok(Ok(run));
             }
-            let timeout = Duration::from_millis(plan.timeout_ms) + SLACK;
+            let timeout = Duration::from_millis(plan.wait_ms) + SLACK;
             for call in &plan.calls {
                 let req = match &call.args {
                     Some(args) => json!({"op": "call_raw", "export": call.export,

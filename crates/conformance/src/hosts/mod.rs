@@ -25,7 +25,12 @@ pub struct CasePlan {
     pub allowed_hosts: Vec<String>,
     /// (folder on this machine, guest path)
     pub allowed_path: Option<(PathBuf, String)>,
-    pub timeout_ms: u64,
+    /// The manifest's timeout: the case's own, if it sets one.
+    pub timeout_ms: Option<u64>,
+    /// How long to wait for each call before calling the host hung
+    /// ([`crate::Case::wait_ms`]); a host with no other way to stop a runaway
+    /// plugin takes it as the timeout.
+    pub wait_ms: u64,
     pub max_pages: Option<u32>,
     pub log_level: String,
     pub kv: Option<KvStore>,

@@ -89,7 +89,9 @@ impl Polyplug {
         if let Some((dir, guest)) = &plan.allowed_path {
             manifest = manifest.with_allowed_path(dir.clone(), guest.clone());
         }
-        manifest = manifest.with_timeout_ms(plan.timeout_ms);
+        // In process, a timeout is the only way to stop a runaway plugin, and
+        // one costs nothing per call: a case without one waits `wait_ms`.
+        manifest = manifest.with_timeout_ms(plan.timeout_ms.unwrap_or(plan.wait_ms));
         if let Some(pages) = plan.max_pages {
             manifest = manifest.with_memory_max_pages(pages);
         }
