@@ -111,6 +111,7 @@ pub struct SuiteArgs {
 }
 
 pub const FORMATS: &[&str] = &["human", "json", "junit", "markdown"];
+/// `--compiler`'s values; the runner maps them to its compilers.
 pub const COMPILERS: &[&str] = &["cranelift", "winch"];
 
 impl SuiteArgs {
@@ -154,7 +155,10 @@ impl SuiteArgs {
                 "--shard" => out.shard = Some(value),
                 "--deny-warnings" => out.deny_warnings = true,
                 "--compiler" if !COMPILERS.contains(&value.as_str()) => {
-                    return Err(format!("--compiler {value}: use cranelift or winch"))
+                    return Err(format!(
+                        "--compiler {value}: use {}",
+                        COMPILERS.join(" or ")
+                    ))
                 }
                 "--compiler" => out.compiler = Some(value),
                 "--skip-build" => out.skip_build = true,

@@ -46,7 +46,10 @@ impl std::str::FromStr for Compiler {
         match s {
             "cranelift" => Ok(Compiler::Cranelift),
             "winch" => Ok(Compiler::Winch),
-            _ => Err(format!("--compiler {s}: use cranelift or winch")),
+            _ => Err(format!(
+                "--compiler {s}: use {}",
+                polyplug_suite_args::COMPILERS.join(" or ")
+            )),
         }
     }
 }
@@ -253,5 +256,22 @@ fn render_val(v: &Val) -> String {
         Val::F32(x) => format!("{}f32", f32::from_bits(*x)),
         Val::F64(x) => format!("{}f64", f64::from_bits(*x)),
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Compiler;
+
+    #[test]
+    fn every_compiler_flag_value_names_a_compiler() {
+        for name in polyplug_suite_args::COMPILERS {
+            let c: Compiler = name.parse().unwrap();
+            assert_eq!(c.to_string(), *name);
+        }
+        assert!("llvm"
+            .parse::<Compiler>()
+            .unwrap_err()
+            .contains("use cranelift or winch"));
     }
 }
