@@ -330,6 +330,7 @@ pub fn estimated_cost(case: &Case) -> u64 {
             wait + call.input.bytes.len() as u64 / 4096 + 1
         })
         .sum();
+    // A declared timeout or wait (not the 30 s every case gets) marks a long case.
     calls + case.timeout_ms.max(case.wait_ms).unwrap_or(0) / 10
 }
 
