@@ -25,7 +25,9 @@
 use std::cell::UnsafeCell;
 use std::sync::{Arc, Mutex};
 
-use wasmtime::{Engine, Extern, Instance, MemoryType, Module, ModuleExport, SharedMemory, Store};
+use wasmtime::{
+    Engine, Extern, Instance, InstancePre, MemoryType, Module, ModuleExport, SharedMemory, Store,
+};
 
 use crate::current_plugin::CurrentPlugin;
 use crate::error::{self, Error, ErrorKind};
@@ -34,6 +36,7 @@ use crate::kernel::{
     ACCESSORS, BASE, SLOT_INPUT_OFFSET, SLOT_INPUT_STARTS_1, SLOT_INPUT_STARTS_8, SLOT_STARTS_1,
     SLOT_STARTS_8,
 };
+use crate::prepared::{Linked, Prepared};
 
 /// A 32-bit memory's most pages: the arena's size is capped by the kernel's limit
 /// (`memory.max_pages`), not by the memory's.
@@ -41,7 +44,8 @@ const PAGES: u32 = 1 << 16;
 
 /// Kernel memories that served a dropped store and may serve the next one, so a
 /// fresh instance does not map and unmap 4 GiB of address space (about 20 µs).
-type Pool = Arc<Mutex<Vec<SharedMemory>>>;
+/// Each keeps the modules linked against it (prepared.rs).
+type Pool = Arc<Mutex<Vec<(SharedMemory, Prepared)>>>;
 
 /// At most this many idle kernel memories are kept per engine.
 const POOL_MAX: usize = 8;
@@ -53,6 +57,7 @@ pub(crate) const POOL_MAX_PEAK: u64 = 8 << 20;
 /// The kernel memory of one store; back to the pool when the store is dropped.
 pub(crate) struct Lease {
     memory: SharedMemory,
+    prepared: Prepared,
     pool: Pool,
 }
 
@@ -64,7 +69,7 @@ impl Lease {
         }
         let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
         if pool.len() < POOL_MAX {
-            pool.push(self.memory);
+            pool.push((self.memory, self.prepared));
         }
     }
 }
@@ -135,11 +140,22 @@ impl KernelMemories {
     /// The memory is a wasm shared memory only because those outlive a store and
     /// so can be pooled; one store at a time uses it. It is not the store's own,
     /// so `memory.max_pages` counts it through the bytes the kernel hands out.
-    pub fn lease(&self, store: &mut Store<CurrentPlugin>) -> Result<SharedMemory, Error> {
+    ///
+    /// With `link`, also that module linked against the memory, ready to
+    /// instantiate (prepared.rs).
+    pub fn lease(
+        &self,
+        store: &mut Store<CurrentPlugin>,
+        link: Option<(&Module, Linked<'_>)>,
+    ) -> Result<(SharedMemory, Option<InstancePre<CurrentPlugin>>), Error> {
         let pooled = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let memory = match pooled {
+        let (memory, mut prepared) = match pooled {
             Some(m) => m,
-            None => new_memory(store.engine())?,
+            None => (new_memory(store.engine())?, Prepared::default()),
+        };
+        let pre = match link {
+            Some((module, linked)) => Some(prepared.get(store, &memory, module, linked)?),
+            None => None,
         };
         let data = memory.data();
         let (ptr, len) = (UnsafeCell::raw_get(data.as_ptr()), data.len());
@@ -152,11 +168,12 @@ impl KernelMemories {
                 len,
                 Lease {
                     memory: memory.clone(),
+                    prepared,
                     pool: self.pool.clone(),
                 },
             )
         };
-        Ok(memory)
+        Ok((memory, pre))
     }
 }
 

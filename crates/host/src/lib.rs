@@ -41,6 +41,7 @@ mod log;
 mod manifest;
 mod module_map;
 mod plugin;
+mod prepared;
 mod sanitizer;
 mod wasi;
 pub mod xtp;

@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::{
-    Extern, ExternType, Func, Instance, Linker, Module, Store, Trap, TypedFunc, Val, ValType,
+    Extern, ExternType, Func, Instance, Linker, Module, ModuleExport, SharedMemory, Store, Trap,
+    TypedFunc, Val, ValType,
 };
 
 use crate::accessor;
 use crate::current_plugin::{CurrentPlugin, Shared};
-use crate::engine::Engine;
+use crate::engine::{Engine, Flavor};
 use crate::env_fns::{self, ENV};
 use crate::error::{self, Error, ErrorKind};
 use crate::host_fns::HostFunction;
@@ -23,6 +24,7 @@ use crate::inline::KERNEL;
 use crate::limits::{on_epoch, ticks_until, FAR};
 use crate::log::{LogLevel, Logger};
 use crate::manifest::{Manifest, DEFAULT_MAX_HTTP_RESPONSE_BYTES, DEFAULT_MAX_VAR_BYTES};
+use crate::prepared::Linked;
 use crate::sanitizer::MemoryDiagnostics;
 use crate::wasi;
 
@@ -149,6 +151,7 @@ impl PluginBuilder {
             user_data: self.user_data,
         };
         Ok(Plugin {
+            init: initialiser(&module),
             engine: self.engine.clone(),
             module,
             custom,
@@ -183,6 +186,9 @@ pub struct Plugin {
     /// What the sanitizer recorded since the last `take_memory_diagnostics`.
     diagnostics: MemoryDiagnostics,
     live: Option<Live>,
+    /// The module's reactor initialiser (`_initialize` or `__wasm_call_ctors`),
+    /// run once per instance, found once per module.
+    init: Option<(&'static str, ModuleExport)>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -252,6 +258,7 @@ impl Plugin {
             strict_memory: self.strict_memory,
             diagnostics: MemoryDiagnostics::default(),
             live: None,
+            init: self.init,
         }
     }
 
@@ -478,47 +485,25 @@ impl Plugin {
         if self.strict_memory {
             store.data_mut().kernel.sanitizer = Some(MemoryDiagnostics::default());
         }
-        let kernel_memory = flavor.kernel.lease(&mut store)?;
+        let linker = match &self.custom {
+            Some(l) => Linked::Custom(l),
+            None => Linked::Engine {
+                wasi: self.wasi,
+                linker: flavor.linker(self.wasi)?,
+            },
+        };
+        // A module that needs the accessor instance links per store (below).
+        let link = (!self.accessor_instance).then_some((&self.module, linker));
+        let (kernel_memory, pre) = flavor.kernel.lease(&mut store, link)?;
         store.limiter(|s| s as &mut dyn wasmtime::ResourceLimiter);
         store.epoch_deadline_callback(|mut ctx| on_epoch(ctx.data_mut()));
         begin(&mut store, deadline, self.fuel)?;
-        let linker = match &self.custom {
-            Some(l) => l,
-            None => flavor.linker(self.wasi)?,
+        let made = match pre {
+            Some(pre) => pre.instantiate(&mut store),
+            None => self.link_per_store(&mut store, flavor, linker, &kernel_memory)?,
         };
-        let accessors = if self.accessor_instance {
-            let slow = linker.get(&mut store, KERNEL, "slow").map_err(|e| {
-                Error::new(
-                    ErrorKind::UnknownImport,
-                    format!("the linker lacks the kernel's slow path: {e:#}"),
-                )
-            })?;
-            self.engine
-                .accessor(flavor)?
-                .functions(&mut store, &kernel_memory, slow)?
-        } else {
-            Vec::new()
-        };
-        let mut imports: Vec<Extern> = Vec::with_capacity(self.imports.len());
-        for (import, slot) in self.module.imports().zip(&self.imports) {
-            let item = match slot {
-                Slot::Accessor(i) => accessors.get(*i).cloned(),
-                Slot::KernelMemory => Some(kernel_memory.clone().into()),
-                Slot::Linker => linker.get_by_import(&mut store, &import),
-            };
-            imports.push(item.ok_or_else(|| {
-                Error::new(
-                    ErrorKind::UnknownImport,
-                    format!(
-                        "the module imports `{}`.`{}`, which this host does not provide",
-                        import.module(),
-                        import.name()
-                    ),
-                )
-            })?);
-        }
         let timeout_ms = self.shared.manifest.timeout_ms;
-        let instance = match Instance::new(&mut store, &self.module, &imports) {
+        let instance = match made {
             Ok(i) => i,
             Err(e) if e.is::<wasmtime::PoolConcurrencyLimitError>() => {
                 return Err(error::instantiation(&e, "the plugin"));
@@ -532,12 +517,14 @@ impl Plugin {
             }
         };
         // Reactors (Go's c-shared, wasip1 cdylibs) need their runtime started once.
-        for init in ["_initialize", "__wasm_call_ctors"] {
-            if let Ok(f) = instance.get_typed_func::<(), ()>(&mut store, init) {
+        if let Some((name, export)) = &self.init {
+            let f = instance
+                .get_module_export(&mut store, export)
+                .and_then(Extern::into_func);
+            if let Some(Ok(f)) = f.map(|f| f.typed::<(), ()>(&store)) {
                 if let Err(e) = f.call(&mut store, ()) {
-                    classify(&mut store, e, init, timeout_ms)?;
+                    classify(&mut store, e, name, timeout_ms)?;
                 }
-                break;
             }
         }
         store.data_mut().deadline = None;
@@ -547,6 +534,64 @@ impl Plugin {
             exports: Vec::new(),
         })
     }
+
+    /// Instantiates with imports resolved by name in this store: for a module
+    /// that imports kernel accessors, which come from an accessor instance of the
+    /// store's own.
+    fn link_per_store(
+        &self,
+        store: &mut Store<CurrentPlugin>,
+        flavor: &Flavor,
+        linker: Linked<'_>,
+        kernel_memory: &SharedMemory,
+    ) -> Result<wasmtime::Result<Instance>, Error> {
+        let linker = linker.linker();
+        let accessors = if self.accessor_instance {
+            let slow = linker.get(&mut *store, KERNEL, "slow").map_err(|e| {
+                Error::new(
+                    ErrorKind::UnknownImport,
+                    format!("the linker lacks the kernel's slow path: {e:#}"),
+                )
+            })?;
+            self.engine
+                .accessor(flavor)?
+                .functions(store, kernel_memory, slow)?
+        } else {
+            Vec::new()
+        };
+        let mut imports: Vec<Extern> = Vec::with_capacity(self.imports.len());
+        for (import, slot) in self.module.imports().zip(&self.imports) {
+            let item = match slot {
+                Slot::Accessor(i) => accessors.get(*i).cloned(),
+                Slot::KernelMemory => Some(kernel_memory.clone().into()),
+                Slot::Linker => linker.get_by_import(&mut *store, &import),
+            };
+            imports.push(item.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::UnknownImport,
+                    format!(
+                        "the module imports `{}`.`{}`, which this host does not provide",
+                        import.module(),
+                        import.name()
+                    ),
+                )
+            })?);
+        }
+        Ok(Instance::new(store, &self.module, &imports))
+    }
+}
+
+/// The export a reactor module (Go's c-shared, a wasip1 cdylib) starts its
+/// runtime with, if it has one that takes and returns nothing.
+fn initialiser(module: &Module) -> Option<(&'static str, ModuleExport)> {
+    ["_initialize", "__wasm_call_ctors"]
+        .into_iter()
+        .find_map(|name| match module.get_export(name) {
+            Some(ExternType::Func(f)) if f.params().len() == 0 && f.results().len() == 0 => {
+                module.get_export_index(name).map(|e| (name, e))
+            }
+            _ => None,
+        })
 }
 
 /// Arms the deadline and fuel and clears the kernel for a new call.

@@ -421,3 +421,29 @@ fn a_pooled_kernel_memory_never_shows_another_plugins_bytes() {
         );
     }
 }
+
+/// More modules than a kernel memory keeps linked (prepared.rs), in turns on
+/// one engine: each fresh instance still runs its own module.
+#[test]
+fn many_modules_in_turns_each_run_their_own_code() {
+    let engine = engine();
+    let plugins: Vec<_> = (0..20)
+        .map(|i| {
+            let body = format!(
+                r#"(data (i32.const 2048) "module {i}")
+                (func (export "name") (result i32)
+                  (call $out (call $k (i32.const 2048) (i32.const {len}))) (i32.const 0))"#,
+                len = format!("module {i}").len()
+            );
+            builder(&engine, &body, |m| m).build().unwrap()
+        })
+        .collect();
+    for _ in 0..2 {
+        for (i, p) in plugins.iter().enumerate() {
+            assert_eq!(
+                p.fresh().call("name", b"").unwrap(),
+                format!("module {i}").as_bytes()
+            );
+        }
+    }
+}

@@ -140,3 +140,27 @@ fn bad_handles_from_the_guest_are_errors_not_panics() {
     assert_eq!(e.kind(), ErrorKind::Trap);
     assert!(e.message().contains("987654"), "{e}");
 }
+
+/// A fresh instance reuses the module linked against its pooled kernel memory
+/// (prepared.rs): two plugins of the same module with different host functions,
+/// taking turns on one engine, must each reach their own.
+#[test]
+fn plugins_of_one_module_keep_their_own_host_functions_across_fresh_instances() {
+    let engine = engine();
+    let with_deny = |deny: HostFunction| {
+        let mut b = builder(&engine, KV, |m| m).with_user_data(Store::default());
+        // kv_write and kv_read; `deny` is the one that differs.
+        for f in kv_functions().into_iter().take(2) {
+            b = b.with_host_function(f);
+        }
+        b.with_host_function(deny).build().unwrap()
+    };
+    let denies = with_deny(kv_functions().pop().unwrap());
+    let allows =
+        with_deny(HostFunction::new("deny", [], [], |_, _, _| Ok(())).with_namespace("custom"));
+    for round in 0..3 {
+        let e = denies.fresh().call("deny", b"").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::HttpDenied, "round {round}: {e}");
+        allows.fresh().call("deny", b"").unwrap();
+    }
+}
