@@ -428,18 +428,16 @@ impl Plugin {
 
     /// Export `function` of the live instance (made now if there is none).
     fn live_func(&mut self, function: &str, deadline: Option<Instant>) -> Result<Func, Error> {
-        if !self.function_exists(function) {
+        // By index: `Module::get_export` would build the export's type first.
+        let Some(export) = self.module.get_export_index(function) else {
             return Err(missing(self, function));
-        }
+        };
         let live = self.live(deadline)?;
-        live.instance
-            .get_func(&mut live.store, function)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::MissingExport,
-                    format!("export `{function}` is not a function"),
-                )
-            })
+        let func = live
+            .instance
+            .get_module_export(&mut live.store, &export)
+            .and_then(Extern::into_func);
+        func.ok_or_else(|| missing(self, function))
     }
 
     /// Where `function` is in the live instance's exports, typed for the ABI
