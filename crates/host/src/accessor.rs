@@ -17,10 +17,11 @@
 //! which answers as the official kernel does: the bytes inside kernel memory,
 //! 0 (or nothing written) outside it. Nothing here traps.
 //!
-//! In strict mode (`sanitizer.rs`) the kernel leaves the header's bounds at 0,
-//! so every access of inlined accessors takes the slow path, which checks it
-//! against its block; a plugin that would use this instance is linked to the
-//! native functions of `env_fns.rs` instead, which check the same way.
+//! In strict mode (`sanitizer.rs`) the kernel leaves the header's arena bounds
+//! at 0, so every load and store of inlined accessors takes the slow path, which
+//! checks it against its block (reads inside the input keep their fast path: the
+//! sanitizer never records them); a plugin that would use this instance is
+//! linked to the native functions of `env_fns.rs` instead, which check the same way.
 
 use std::cell::UnsafeCell;
 use std::sync::{Arc, Mutex};

@@ -267,15 +267,20 @@ impl Kernel {
         len.min(self.len.saturating_sub(offset))
     }
 
+    /// The input's bounds stay in the header in strict mode too: the fast path
+    /// only reads input bytes that exist, which the sanitizer never records
+    /// (it records reads past the input, which take the slow path). A 16 MiB
+    /// input then costs the sanitizer nothing.
     fn write_input(&mut self) {
         let direct = self.input_in_arena();
         self.set_slot(SLOT_INPUT_OFFSET, self.input.0);
-        self.set_slot(SLOT_INPUT_STARTS_1, self.fast(starts(direct, 1)));
-        self.set_slot(SLOT_INPUT_STARTS_8, self.fast(starts(direct, 8)));
+        self.set_slot(SLOT_INPUT_STARTS_1, starts(direct, 1));
+        self.set_slot(SLOT_INPUT_STARTS_8, starts(direct, 8));
     }
 
-    /// A header bound for the wasm accessors' fast path; none in strict mode,
-    /// so every access takes the slow path, which the sanitizer checks.
+    /// A header bound for the wasm accessors' fast path over the arena; none in
+    /// strict mode, so every load and store takes the slow path, which the
+    /// sanitizer checks against its block.
     fn fast(&self, starts: u64) -> u64 {
         if self.sanitizer.is_some() {
             0
@@ -696,5 +701,24 @@ mod tests {
             lines[0]
         );
         assert!(lines[1].starts_with("free: "), "{}", lines[1]);
+    }
+
+    #[test]
+    fn strict_mode_keeps_the_input_fast_path_and_still_records_reads_past_it() {
+        let mut buf = Vec::new();
+        let mut k = kernel(&mut buf, 1 << 20, 1 << 20);
+        k.sanitizer = Some(MemoryDiagnostics::default());
+        let h = k.write_new(b"0123456789").unwrap();
+        k.set_input(h, 10);
+        assert_eq!(
+            (k.slot(SLOT_INPUT_STARTS_1), k.slot(SLOT_INPUT_STARTS_8)),
+            (10, 3),
+            "reads inside the input are never recorded, so they stay fast"
+        );
+        assert_eq!((k.slot(SLOT_STARTS_1), k.slot(SLOT_STARTS_8)), (0, 0));
+        assert_eq!(k.input_load("input_load_u64", 3, 8), 0);
+        let d = k.sanitizer.take().unwrap().kept;
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(d[0].problem, Problem::PastInput { len: 10 });
     }
 }
