@@ -115,6 +115,20 @@ mod polyplug {
         b.bench_local(|| template.fresh().call("echo", black_box(SMALL)).unwrap());
     }
 
+    /// The same with bounds checks compiled in instead of guard pages
+    /// (`EngineConfig::guard_pages: false`): no `mprotect` to reuse a slot.
+    #[divan::bench]
+    fn fresh_copy_call_pooling_bounds_checked(b: Bencher) {
+        let config = EngineConfig {
+            cache_dir: None,
+            guard_pages: false,
+            ..EngineConfig::default()
+        };
+        let engine = Engine::with_config(config).unwrap();
+        let template = Plugin::builder(&engine, manifest()).build().unwrap();
+        b.bench_local(|| template.fresh().call("echo", black_box(SMALL)).unwrap());
+    }
+
     fn fresh_from_file(b: Bencher, engine: Engine) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plugin.wasm");
@@ -149,6 +163,17 @@ mod polyplug {
         let input = mib();
         b.counter(BytesCount::new(input.len()))
             .bench_local(|| p.call("echo", black_box(&input)).unwrap());
+    }
+
+    /// The same with bounds checks instead of guard pages.
+    #[divan::bench]
+    fn echo_1mib_bounds_checked(b: Bencher) {
+        let config = EngineConfig {
+            cache_dir: None,
+            guard_pages: false,
+            ..EngineConfig::default()
+        };
+        echo_mib(b, Engine::with_config(config).unwrap());
     }
 
     #[divan::bench]

@@ -4,6 +4,10 @@
 //! modules (2-3 MB each); this says whether Winch is the better trade there.
 //!
 //! Run: `cd bench && cargo run --release --bin winch` (after `cargo xtask build-all`).
+//!
+//! `cargo run --release --bin winch -- bounds-checks` compares, the same way,
+//! Cranelift with guard pages (the default) against Cranelift with bounds checks
+//! compiled in (`EngineConfig::guard_pages: false`; Winch needs guard pages).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,13 +15,18 @@ use std::time::Instant;
 
 use polyplug_host::{Engine, EngineConfig, Manifest, Plugin, Wasm};
 
-fn engine(winch: bool) -> Engine {
-    Engine::with_config(EngineConfig {
+/// The two engines compared: (label, config), the baseline first.
+fn configs() -> [(&'static str, EngineConfig); 2] {
+    let base = EngineConfig {
         cache_dir: None,
-        winch,
         ..EngineConfig::default()
-    })
-    .unwrap()
+    };
+    let other = if std::env::args().nth(1).as_deref() == Some("bounds-checks") {
+        ("bounds checks", EngineConfig { guard_pages: false, ..base.clone() })
+    } else {
+        ("Winch", EngineConfig { winch: true, ..base.clone() })
+    };
+    [("Cranelift", base), other]
 }
 
 fn wants_wasi(wasm: &[u8]) -> bool {
@@ -49,9 +58,11 @@ fn main() {
     modules.sort();
 
     // Compile: every module once per compiler, one after the other (one core's worth).
+    let configs = configs();
+    let (a, b) = (configs[0].0, configs[1].0);
     let mut compile: BTreeMap<(String, &str), (f64, usize, u64, usize)> = BTreeMap::new();
-    for (label, winch) in [("cranelift", false), ("winch", true)] {
-        let engine = engine(winch);
+    for (label, config) in &configs {
+        let engine = Engine::with_config(config.clone()).unwrap();
         for (lang, spec, wasm) in &modules {
             let started = Instant::now();
             let built = Plugin::builder(&engine, Manifest::new(Wasm::data(wasm.clone())))
@@ -67,7 +78,7 @@ fn main() {
             }
         }
     }
-    println!("| language | modules | bytes | Cranelift compile | Winch compile | Winch / Cranelift | failed with Winch |");
+    println!("| language | modules | bytes | {a} compile | {b} compile | {b} / {a} | failed with {b} |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     let langs: Vec<String> = compile
         .keys()
@@ -76,8 +87,8 @@ fn main() {
         .into_iter()
         .collect();
     for lang in &langs {
-        let c = compile[&(lang.clone(), "cranelift")];
-        let w = compile[&(lang.clone(), "winch")];
+        let c = compile[&(lang.clone(), a)];
+        let w = compile[&(lang.clone(), b)];
         println!(
             "| {lang} | {} | {:.1} MB | {:.2} s | {:.2} s | {:.2}× | {} |",
             c.1,
@@ -90,7 +101,7 @@ fn main() {
     }
 
     // Run: count-vowels warm calls and kitchen-sink-free work per language.
-    println!("\n| language | count-vowels warm call, Cranelift | Winch | Winch / Cranelift | fresh instance + call, Cranelift | Winch |");
+    println!("\n| language | count-vowels warm call, {a} | {b} | {b} / {a} | fresh instance + call, {a} | {b} |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     let input = "The quick brown fox jumps over the lazy dog. ".repeat(20);
     for (lang, spec, wasm) in &modules {
@@ -98,8 +109,8 @@ fn main() {
             continue;
         }
         let mut row = Vec::new();
-        for winch in [false, true] {
-            let engine = engine(winch);
+        for (_, config) in &configs {
+            let engine = Engine::with_config(config.clone()).unwrap();
             let Ok(template) = Plugin::builder(&engine, Manifest::new(Wasm::data(wasm.clone())))
                 .with_wasi(wants_wasi(wasm))
                 .build()

@@ -16,6 +16,15 @@ const LIMITS: &str = r#"
     (i32.const 0))
   (func $recurse (param i64) (result i64) (i64.add (call $recurse (local.get 0)) (i64.const 1)))
   (func (export "recurse") (result i32) (drop (call $recurse (i64.const 0))) (i32.const 0))
+  (func (export "oob") (result i32)
+    (drop (i64.load (i32.sub (i32.mul (memory.size) (i32.const 65536)) (i32.const 4))))
+    (i32.const 0))
+  (func (export "grow_and_touch") (result i32)
+    (local $at i32) (local $was i64)
+    (local.set $at (i32.mul (memory.grow (i32.const 1)) (i32.const 65536)))
+    (local.set $was (i64.load (local.get $at)))
+    (i64.store (local.get $at) (i64.const 7))
+    (i32.wrap_i64 (local.get $was)))
   (func $inner (unreachable))
   (func (export "trap") (result i32) (call $inner) (i32.const 0))
   (func (export "bad_load") (result i32) (drop (call $load_u64 (i64.const -3))) (i32.const 0))
@@ -90,6 +99,47 @@ fn deep_recursion_overflows_the_stack() {
     let e = p.call("recurse", b"").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::StackOverflow, "{e}");
     assert_eq!(p.call("ok", b"x").unwrap(), b"x");
+}
+
+/// With bounds checks compiled in instead of guard pages, every limit and trap
+/// is the same error, and a reused pooled slot holds nothing of its last user.
+#[test]
+fn without_guard_pages_limits_and_traps_are_the_same() {
+    let engine = Engine::with_config(EngineConfig {
+        cache_dir: None,
+        guard_pages: false,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let template = builder(&engine, LIMITS, |m| {
+        m.with_timeout_ms(5_000).with_memory_max_pages(64)
+    })
+    .build()
+    .unwrap();
+    for round in 0..3 {
+        let mut p = template.fresh();
+        let e = p.call("oob", b"").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Trap, "round {round}: {e}");
+        assert!(e.message().contains("out of bounds"), "{e}");
+        // Returns what the new page held: the last round's 7 must be gone.
+        p.call("grow_and_touch", b"").unwrap();
+        let e = p.call("oob", b"").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Trap, "past the grown end too: {e}");
+        assert_eq!(
+            p.call("grow", b"").unwrap_err().kind(),
+            ErrorKind::MemoryLimit
+        );
+        assert_eq!(
+            p.call("recurse", b"").unwrap_err().kind(),
+            ErrorKind::StackOverflow
+        );
+        assert_eq!(p.call("trap", b"").unwrap_err().kind(), ErrorKind::Trap);
+        assert_eq!(p.call("ok", b"x").unwrap(), b"x");
+    }
+    let mut p = builder(&engine, LIMITS, |m| m.with_timeout_ms(50))
+        .build()
+        .unwrap();
+    assert_eq!(p.call("spin", b"").unwrap_err().kind(), ErrorKind::Timeout);
 }
 
 #[test]
