@@ -36,13 +36,24 @@ const SMALL: &[u8] = b"hello, plugin!";
 /// count-vowels built with the official Rust PDK: a loop over every input
 /// byte in the plugin's own memory, to show what the bounds checks cost.
 fn count_vowels() -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/rust/count-vowels.wasm");
-    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}: run `cargo xtask build-all`", path.display()))
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/plugins/rust/count-vowels.wasm");
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}: run `cargo xtask build-all`",
+            path.display()
+        )
+    })
 }
 
 /// 1 MiB of text, a vowel in every few bytes.
 fn text() -> Vec<u8> {
-    b"the quick brown fox jumps over the lazy dog. ".iter().copied().cycle().take(1 << 20).collect()
+    b"the quick brown fox jumps over the lazy dog. "
+        .iter()
+        .copied()
+        .cycle()
+        .take(1 << 20)
+        .collect()
 }
 
 fn mib() -> Vec<u8> {
@@ -54,9 +65,14 @@ mod polyplug {
     use polyplug_host::{Engine, EngineConfig, Manifest, Plugin, Wasm};
 
     fn engine() -> Engine {
+        engine_with(EngineConfig::default())
+    }
+
+    /// An engine of `config` without the disk cache, so every run compiles alike.
+    fn engine_with(config: EngineConfig) -> Engine {
         Engine::with_config(EngineConfig {
             cache_dir: None,
-            ..EngineConfig::default()
+            ..config
         })
         .unwrap()
     }
@@ -93,38 +109,40 @@ mod polyplug {
     /// The same with the pooling instance allocator.
     #[divan::bench]
     fn fresh_instance_call_file_pooling(b: Bencher) {
-        let config = EngineConfig {
-            cache_dir: None,
-            pooling: true,
-            ..EngineConfig::default()
-        };
-        fresh_from_file(b, Engine::with_config(config).unwrap());
+        fresh_from_file(
+            b,
+            engine_with(EngineConfig {
+                pooling: true,
+                ..EngineConfig::default()
+            }),
+        );
     }
 
     /// What `polyplug serve` does per request: a fresh copy of a loaded plugin
     /// (shared module, new store and instance from the pool), one call.
     #[divan::bench]
     fn fresh_copy_call_pooling(b: Bencher) {
-        let config = EngineConfig {
-            cache_dir: None,
-            pooling: true,
-            ..EngineConfig::default()
-        };
-        let engine = Engine::with_config(config).unwrap();
-        let template = Plugin::builder(&engine, manifest()).build().unwrap();
-        b.bench_local(|| template.fresh().call("echo", black_box(SMALL)).unwrap());
+        fresh_copy(b, EngineConfig::default());
     }
 
     /// The same with bounds checks compiled in instead of guard pages
     /// (`EngineConfig::guard_pages: false`): no `mprotect` to reuse a slot.
     #[divan::bench]
     fn fresh_copy_call_pooling_bounds_checked(b: Bencher) {
-        let config = EngineConfig {
-            cache_dir: None,
-            guard_pages: false,
-            ..EngineConfig::default()
-        };
-        let engine = Engine::with_config(config).unwrap();
+        fresh_copy(
+            b,
+            EngineConfig {
+                guard_pages: false,
+                ..EngineConfig::default()
+            },
+        );
+    }
+
+    fn fresh_copy(b: Bencher, config: EngineConfig) {
+        let engine = engine_with(EngineConfig {
+            pooling: true,
+            ..config
+        });
         let template = Plugin::builder(&engine, manifest()).build().unwrap();
         b.bench_local(|| template.fresh().call("echo", black_box(SMALL)).unwrap());
     }
@@ -168,12 +186,13 @@ mod polyplug {
     /// The same with bounds checks instead of guard pages.
     #[divan::bench]
     fn echo_1mib_bounds_checked(b: Bencher) {
-        let config = EngineConfig {
-            cache_dir: None,
-            guard_pages: false,
-            ..EngineConfig::default()
-        };
-        echo_mib(b, Engine::with_config(config).unwrap());
+        echo_mib(
+            b,
+            engine_with(EngineConfig {
+                guard_pages: false,
+                ..EngineConfig::default()
+            }),
+        );
     }
 
     #[divan::bench]
@@ -246,8 +265,10 @@ mod official {
     fn count_vowels_1mib(b: Bencher) {
         let mut p = Plugin::new(Manifest::new([Wasm::data(count_vowels())]), [], false).unwrap();
         let input = text();
-        b.counter(BytesCount::new(input.len()))
-            .bench_local(|| p.call::<&[u8], Vec<u8>>("count_vowels", black_box(&input)).unwrap());
+        b.counter(BytesCount::new(input.len())).bench_local(|| {
+            p.call::<&[u8], Vec<u8>>("count_vowels", black_box(&input))
+                .unwrap()
+        });
     }
 
     #[divan::bench]
