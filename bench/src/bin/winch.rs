@@ -22,9 +22,21 @@ fn configs() -> [(&'static str, EngineConfig); 2] {
         ..EngineConfig::default()
     };
     let other = if std::env::args().nth(1).as_deref() == Some("bounds-checks") {
-        ("bounds checks", EngineConfig { guard_pages: false, ..base.clone() })
+        (
+            "bounds checks",
+            EngineConfig {
+                guard_pages: false,
+                ..base.clone()
+            },
+        )
     } else {
-        ("Winch", EngineConfig { winch: true, ..base.clone() })
+        (
+            "Winch",
+            EngineConfig {
+                winch: true,
+                ..base.clone()
+            },
+        )
     };
     [("Cranelift", base), other]
 }
@@ -78,7 +90,9 @@ fn main() {
             }
         }
     }
-    println!("| language | modules | bytes | {a} compile | {b} compile | {b} / {a} | failed with {b} |");
+    println!(
+        "| language | modules | bytes | {a} compile | {b} compile | {b} / {a} | failed with {b} |"
+    );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     let langs: Vec<String> = compile
         .keys()
