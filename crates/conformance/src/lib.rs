@@ -23,6 +23,7 @@ mod http_server;
 mod input;
 mod loader;
 mod outcome;
+mod progress;
 mod render;
 pub mod report;
 mod runner;

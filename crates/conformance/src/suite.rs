@@ -3,12 +3,11 @@
 //! (read-only), then the cross-language check over the lot.
 
 use anyhow::Context as _;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::artifacts::Artifacts;
 use crate::equivalence::{check_equivalence, Equivalence};
@@ -17,6 +16,7 @@ use crate::hosts::{self, Host};
 use crate::hosts::{Compiler, Skip};
 use crate::loader::{load_fixtures, LoadError};
 use crate::outcome::{CellResult, CellStatus};
+use crate::progress::Progress;
 use crate::render::{check_expectations, render_snapshot};
 use crate::runner::Runner;
 use crate::snapfile::{snapshot_file, SnapFile};
@@ -233,6 +233,12 @@ impl Suite {
         order.sort_by_key(|&i| std::cmp::Reverse(estimated_cost(jobs[i].1)));
         let next = AtomicUsize::new(0);
         let workers = cell_workers(hosts.iter().map(|h| h.as_ref())).min(jobs.len().max(1));
+        let progress = Progress::new(
+            format!("running {} cells", jobs.len()),
+            "done",
+            jobs.len(),
+            Duration::from_secs(10),
+        );
         std::thread::scope(|scope| {
             for _ in 0..workers {
                 scope.spawn(|| {
@@ -240,10 +246,17 @@ impl Suite {
                         let (spec, case, lang, host) = jobs[i];
                         let cell = evaluate(&runner, spec, case, lang, host);
                         *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(cell);
+                        progress.step(&format!(
+                            "{}::{} on {lang} on {}",
+                            spec.name,
+                            case.name,
+                            host.name()
+                        ));
                     }
                 });
             }
         });
+        progress.finish();
         let mut cells: Vec<CellResult> = slots
             .into_iter()
             .filter_map(|s| s.into_inner().unwrap_or_else(|p| p.into_inner()))
@@ -465,46 +478,19 @@ fn indent(s: &str) -> String {
 }
 
 /// Lets `host` get its modules ready before the cases start, saying how far
-/// it is: a bar on a terminal, elsewhere a line every 2 s once it has taken
-/// that long (cached modules take less).
+/// it is (progress.rs).
 fn prepare(host: &dyn Host, modules: &[(PathBuf, bool)]) {
     let started = Instant::now();
-    let ready = AtomicUsize::new(0);
-    let shown = Mutex::new(started);
     let total = modules.len();
     let name = host.name().to_string();
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(total as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "suite [{elapsed}] {wide_bar} {pos}/{len} {msg}",
-        ) {
-            bar.set_style(style);
-        }
-        bar.set_message(format!("compiling modules for {name}"));
-        bar
-    });
-    host.prepare(modules, &|path: &Path| {
-        let n = ready.fetch_add(1, Ordering::Relaxed) + 1;
-        if let Some(bar) = &bar {
-            bar.set_position(n as u64);
-            bar.set_message(format!(
-                "compiling modules for {name}: {}",
-                module_label(path)
-            ));
-            return;
-        }
-        let mut last = shown.lock().unwrap_or_else(|p| p.into_inner());
-        if last.elapsed().as_secs() >= 2 {
-            *last = Instant::now();
-            eprintln!(
-                "suite: compiling {total} modules for {name} ({n}/{total} ready, {})",
-                module_label(path)
-            );
-        }
-    });
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    let progress = Progress::new(
+        format!("compiling {total} modules for {name}"),
+        "ready",
+        total,
+        Duration::from_secs(2),
+    );
+    host.prepare(modules, &|path: &Path| progress.step(&module_label(path)));
+    progress.finish();
     if started.elapsed().as_secs() >= 2 {
         eprintln!(
             "suite: {total} modules ready for {name} in {:.1} s",
