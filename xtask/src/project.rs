@@ -45,13 +45,22 @@ impl Project {
         self.root.join("target").join("plugins")
     }
 
-    /// Intermediate build folders of the native compilers (one per language).
+    /// A native compiler's build cache (one per language), which
+    /// `POLYPLUG_WASM_BUILD_DIR` may share between projects (the tests share
+    /// cargo's target dir this way). Outputs do not go here: see
+    /// [`Project::wasm_output_dir`].
     pub fn wasm_build_dir(&self, lang: &str) -> PathBuf {
-        let base = match std::env::var_os(WASM_BUILD_ENV) {
-            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-            _ => self.root.join("target").join("wasm-build"),
-        };
-        base.join(lang)
+        match std::env::var_os(WASM_BUILD_ENV) {
+            Some(dir) if !dir.is_empty() => PathBuf::from(dir).join(lang),
+            _ => self.wasm_output_dir(lang),
+        }
+    }
+
+    /// Where a compiler writes a plugin's module before build-all takes it:
+    /// always this project's own, so two projects building a plugin of the same
+    /// name at once never take each other's file.
+    pub fn wasm_output_dir(&self, lang: &str) -> PathBuf {
+        self.root.join("target").join("wasm-build").join(lang)
     }
 
     /// A path as the manifest writes it: relative to the root when inside it.

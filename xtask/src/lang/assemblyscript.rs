@@ -318,7 +318,7 @@ fn build_batch(
     asc: &Path,
     batch: &[Plugin],
 ) -> Vec<Result<PathBuf, String>> {
-    let out_dir = ctx.project.wasm_build_dir(LANG);
+    let out_dir = ctx.project.wasm_output_dir(LANG);
     if let Err(e) = std::fs::create_dir_all(&out_dir) {
         let e = format!("cannot create {}: {e}", out_dir.display());
         return batch.iter().map(|_| Err(e.clone())).collect();

@@ -272,7 +272,7 @@ fn build_one(
     toolchain: &Toolchain,
     plugin: &Plugin,
 ) -> Result<PathBuf, String> {
-    let out_dir = ctx.project.wasm_build_dir(plugin.lang);
+    let out_dir = ctx.project.wasm_output_dir(plugin.lang);
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let out = out_dir.join(format!("{}.wasm", plugin.spec));

@@ -151,7 +151,7 @@ fn assemble(ctx: &BuildContext, plugin: &Plugin) -> Result<PathBuf, String> {
         e.set_path(Path::new(&shown));
         format!("{e}\n\nfix the WAT in {shown}")
     })?;
-    let out_dir = ctx.project.wasm_build_dir(plugin.lang);
+    let out_dir = ctx.project.wasm_output_dir(plugin.lang);
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let out = out_dir.join(format!("{}.wasm", plugin.spec));
