@@ -10,14 +10,10 @@ use std::time::{Duration, Instant};
 
 use common::{Root, ADD_GO, ADD_RS};
 
-/// A second version of the `add` plugins: `a + b + k`. A `k` no run has used
-/// before means no compiler cache holds the build.
-fn add_v2(k: u32) -> (String, String) {
-    (
-        format!("#[no_mangle]\npub extern \"C\" fn add(a: i32, b: i32) -> i32 {{\n    a.wrapping_add(b).wrapping_add({k})\n}}\n"),
-        format!("package main\n\n//go:wasmexport add\nfunc add(a, b int32) int32 {{ return a + b + {k} }}\n\nfunc main() {{}}\n"),
-    )
-}
+const ADD_RS_V2: &str =
+    "#[no_mangle]\npub extern \"C\" fn add(a: i32, b: i32) -> i32 {\n    a.wrapping_add(b).wrapping_add(1)\n}\n";
+const ADD_GO_V2: &str =
+    "package main\n\n//go:wasmexport add\nfunc add(a, b int32) int32 { return a + b + 1 }\n\nfunc main() {}\n";
 
 /// Every file under target/plugins (the lock and the cache folder aside), with its bytes.
 fn outputs(root: &Root) -> Vec<(PathBuf, Vec<u8>)> {
@@ -42,22 +38,47 @@ fn an_interrupted_build_all_leaves_each_file_old_or_new() {
     root.rust_plugin("add", ADD_RS);
     root.go_plugin("add", ADD_GO);
     assert!(root.xtask(&["build-all"]).ok());
+    let old = outputs(&root);
 
-    // A build may finish before the interrupt reaches it (a loaded machine, a
-    // warm compiler cache): then try again with sources no cache has seen.
-    let unique = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() / 4 * 4);
-    let (old, status) = (0..3)
-        .find_map(|attempt| {
-            let old = outputs(&root);
-            let (rs, go) = add_v2(unique + 1 + attempt);
-            root.rust_plugin("add", &rs);
-            root.write("plugins-tinygo/add/main.go", &go);
-            let status = interrupt_build_all(&root);
-            (!status.success()).then_some((old, status))
-        })
-        .expect("the build finished before the interrupt reached it, three times");
+    root.rust_plugin("add", ADD_RS_V2);
+    root.write("plugins-tinygo/add/main.go", ADD_GO_V2);
+    let mut cmd = root.xtask_command(&["build-all"]);
+    // Its own process group, as a terminal's Ctrl-C reaches the whole foreground job.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    // SIGINT as a terminal delivers it: a test run started in the background of a
+    // non-interactive shell inherits it ignored, and build-all then ran to its end.
+    // SAFETY: signal() is async-signal-safe, as pre_exec requires.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.stderr(std::process::Stdio::piped()).spawn().unwrap();
+    // Interrupted as soon as it says it is building.
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let saw_building = lines.any(|l| l.is_ok_and(|l| l.contains("building")));
+    assert!(saw_building, "build-all never said it was building");
+    let _ = Command::new("kill")
+        .args(["-s", "INT", "--", &format!("-{}", child.id())])
+        .status();
+    std::thread::spawn(move || lines.for_each(drop));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "build-all ignored SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        !status.success(),
+        "the build finished before the interrupt reached it"
+    );
     let interrupted = outputs(&root);
 
     assert!(
@@ -81,34 +102,6 @@ fn an_interrupted_build_all_leaves_each_file_old_or_new() {
             "{} is neither the old nor the new file after SIGINT ({status})",
             path.display()
         );
-    }
-}
-
-/// Starts `build-all`, interrupts it (SIGINT to its process group, as Ctrl-C
-/// reaches a terminal's foreground job) as soon as it says it is building, and
-/// waits for it to end.
-fn interrupt_build_all(root: &Root) -> std::process::ExitStatus {
-    let mut cmd = root.xtask_command(&["build-all"]);
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child = cmd.stderr(std::process::Stdio::piped()).spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
-    let saw_building = lines.any(|l| l.is_ok_and(|l| l.contains("building")));
-    assert!(saw_building, "build-all never said it was building");
-    let _ = Command::new("kill")
-        .args(["-s", "INT", "--", &format!("-{}", child.id())])
-        .status();
-    std::thread::spawn(move || lines.for_each(drop));
-    let started = Instant::now();
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "build-all ignored SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -162,7 +155,7 @@ fn a_full_disk_while_writing_artifacts_keeps_the_old_ones() {
     while std::io::Write::write_all(&mut filler, &block).is_ok() {}
     drop(filler);
 
-    root.rust_plugin("add", &add_v2(1).0);
+    root.rust_plugin("add", ADD_RS_V2);
     let run = root.xtask(&["build-all"]);
     assert!(
         !run.ok(),
