@@ -43,17 +43,18 @@ impl Progress {
         }
     }
 
-    /// One more item finished; `label` names it.
-    pub fn step(&self, label: &str) {
+    /// One more item finished; `label` names it, and is only made when shown.
+    pub fn step(&self, label: impl FnOnce() -> String) {
         let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(bar) = &self.bar {
             bar.set_position(n as u64);
-            bar.set_message(format!("{}: {label}", self.what));
+            bar.set_message(format!("{}: {}", self.what, label()));
             return;
         }
         let mut last = self.shown.lock().unwrap_or_else(|p| p.into_inner());
         if last.elapsed() >= self.every {
             *last = Instant::now();
+            let label = label();
             eprintln!(
                 "suite: {} ({n}/{} {}, {label})",
                 self.what, self.total, self.state

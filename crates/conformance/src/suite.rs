@@ -246,12 +246,9 @@ impl Suite {
                         let (spec, case, lang, host) = jobs[i];
                         let cell = evaluate(&runner, spec, case, lang, host);
                         *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(cell);
-                        progress.step(&format!(
-                            "{}::{} on {lang} on {}",
-                            spec.name,
-                            case.name,
-                            host.name()
-                        ));
+                        progress.step(|| {
+                            format!("{}::{} on {lang} on {}", spec.name, case.name, host.name())
+                        });
                     }
                 });
             }
@@ -489,7 +486,7 @@ fn prepare(host: &dyn Host, modules: &[(PathBuf, bool)]) {
         total,
         Duration::from_secs(2),
     );
-    host.prepare(modules, &|path: &Path| progress.step(&module_label(path)));
+    host.prepare(modules, &|path: &Path| progress.step(|| module_label(path)));
     progress.finish();
     if started.elapsed().as_secs() >= 2 {
         eprintln!(
