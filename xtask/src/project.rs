@@ -47,8 +47,8 @@ impl Project {
 
     /// A native compiler's build cache (one per language), which
     /// `POLYPLUG_WASM_BUILD_DIR` may share between projects (the tests share
-    /// cargo's target dir this way). Outputs do not go here: see
-    /// [`Project::wasm_output_dir`].
+    /// cargo's target dir this way). Outputs do not stay here: see
+    /// [`Project::wasm_output_dir`] (cargo's are copied there under a lock).
     pub fn wasm_build_dir(&self, lang: &str) -> PathBuf {
         match std::env::var_os(WASM_BUILD_ENV) {
             Some(dir) if !dir.is_empty() => PathBuf::from(dir).join(lang),

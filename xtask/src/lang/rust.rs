@@ -416,12 +416,22 @@ fn build_target(
         cmd = cmd.env(key, value);
     }
     let shown = format!("{} {}", toolchain.program.display(), args.join(" "));
+    // A target dir shared between projects (POLYPLUG_WASM_BUILD_DIR) names a
+    // crate's module the same in every project: the build and taking its
+    // modules happen under one lock, so another project's build of a crate of
+    // the same name cannot replace a module between the two.
+    let own_dir = ctx.project.wasm_output_dir(Rust.name());
+    let shared = target_dir != own_dir;
+    let _lock = match shared.then(|| lock_dir(&target_dir)).transpose() {
+        Ok(lock) => lock,
+        Err(e) => return fail_all(e),
+    };
     let out = match cmd.output() {
         Ok(out) => out,
         Err(e) => return fail_all(format!("cannot run `{shown}`: {e}")),
     };
 
-    let mut wasm: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut wasm: BTreeMap<String, Result<PathBuf, String>> = BTreeMap::new();
     let mut errors: BTreeMap<String, String> = BTreeMap::new();
     for message in Message::parse_stream(Cursor::new(&out.stdout)).flatten() {
         match message {
@@ -431,7 +441,13 @@ fn build_target(
                     .iter()
                     .find(|f| f.extension() == Some("wasm"))
                 {
-                    wasm.insert(artifact.package_id.repr, file.clone().into_std_path_buf());
+                    let file = file.clone().into_std_path_buf();
+                    let file = if shared {
+                        take_module(&file, &own_dir)
+                    } else {
+                        Ok(file)
+                    };
+                    wasm.insert(artifact.package_id.repr, file);
                 }
             }
             Message::CompilerMessage(msg) => {
@@ -453,7 +469,8 @@ fn build_target(
         .iter()
         .map(|plugin| {
             let result = match wasm.remove(&plugin.id) {
-                Some(file) if file.is_file() => Ok(file),
+                Some(Ok(file)) if file.is_file() => Ok(file),
+                Some(Err(e)) => Err(e),
                 _ => Err(match errors.remove(&plugin.id) {
                     Some(diagnostics) => format!(
                         "`{shown}` failed to compile `{}`:\n{diagnostics}",
@@ -474,6 +491,34 @@ fn build_target(
             }
         })
         .collect()
+}
+
+/// An exclusive lock on a shared target dir, held until dropped.
+fn lock_dir(dir: &Path) -> Result<std::fs::File, String> {
+    let path = dir.join(".polyplug-build.lock");
+    let file = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::File::create(&path))
+        .map_err(|e| format!("cannot create the lock {}: {e}", path.display()))?;
+    file.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    Ok(file)
+}
+
+/// Copies a module cargo wrote in a shared target dir into this project's own
+/// output dir, and says where it is now.
+fn take_module(file: &Path, own_dir: &Path) -> Result<PathBuf, String> {
+    let name = file.file_name().unwrap_or_default();
+    let taken = own_dir.join(name);
+    std::fs::create_dir_all(own_dir)
+        .and_then(|()| std::fs::copy(file, &taken))
+        .map(|_| taken.clone())
+        .map_err(|e| {
+            format!(
+                "cannot copy {} to {}: {e} (is the disk full?)",
+                file.display(),
+                taken.display()
+            )
+        })
 }
 
 /// Extra environment for one triple: build-std links wasip1 against Debian's wasi-libc.
