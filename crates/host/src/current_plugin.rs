@@ -16,6 +16,7 @@ use crate::error::{Error, ErrorKind};
 use crate::kernel::{Kernel, OverLimit};
 use crate::log::Logger;
 use crate::manifest::Manifest;
+use crate::ticker::{Deadline, Ticker};
 
 /// Kernel memory when `memory.max_pages` is not set: the official kernel lives in
 /// a wasm32 memory, so it cannot hold more than this either.
@@ -30,6 +31,8 @@ pub(crate) struct Shared {
     pub max_http_response_bytes: u64,
     /// `memory.max_pages` in bytes: plugin memory plus kernel memory.
     pub memory_budget: Option<u64>,
+    /// The engine's epoch ticker, which a call's deadline keeps awake.
+    pub ticker: Arc<Ticker>,
 }
 
 /// The host side of one plugin instance, given to host functions.
@@ -41,7 +44,7 @@ pub struct CurrentPlugin {
     pub(crate) http_status: u16,
     pub(crate) http_headers: Option<BTreeMap<String, String>>,
     /// When the running call must stop.
-    pub(crate) deadline: Option<Instant>,
+    pub(crate) deadline: Option<Deadline>,
     /// The typed error behind the trap that is unwinding, if a host function made it.
     pub(crate) pending: Option<Error>,
     /// Bytes of the plugin's own linear memory, for the shared memory budget.
@@ -73,6 +76,7 @@ impl CurrentPlugin {
             max_var_bytes: 0,
             max_http_response_bytes: 0,
             memory_budget: None,
+            ticker: Arc::default(),
         };
         CurrentPlugin::new(Arc::new(shared), None)
     }
@@ -134,7 +138,8 @@ impl CurrentPlugin {
     /// Time left in the running call, None when it has no timeout.
     pub(crate) fn time_left(&self) -> Option<std::time::Duration> {
         self.deadline
-            .map(|d| d.saturating_duration_since(Instant::now()))
+            .as_ref()
+            .map(|d| d.at.saturating_duration_since(Instant::now()))
     }
 }
 

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -22,6 +22,7 @@ use crate::error::{Error, ErrorKind};
 use crate::inline;
 use crate::manifest::Wasm;
 use crate::module_map::ModuleMap;
+use crate::ticker::Ticker;
 
 /// How often the epoch advances: the granularity of timeouts.
 pub(crate) const TICK: Duration = Duration::from_millis(2);
@@ -116,6 +117,14 @@ pub(crate) struct EngineInner {
     /// sha256 of wasm files by path, valid while the file's stamp is unchanged:
     /// loading a known, unchanged file skips reading and hashing it.
     files: Mutex<HashMap<PathBuf, (FileStamp, [u8; 32])>>,
+    ticker: Arc<Ticker>,
+}
+
+impl Drop for EngineInner {
+    fn drop(&mut self) {
+        // A resting ticker wakes to find its engine gone, and ends.
+        self.ticker.wake();
+    }
 }
 
 /// What changes when a file is rewritten: length, modification time, inode.
@@ -171,11 +180,28 @@ impl Engine {
             fueled: OnceLock::new(),
             disk,
             files: Mutex::new(HashMap::new()),
+            ticker: Arc::new(Ticker::default()),
         });
-        spawn_ticker(Arc::downgrade(&inner)).map_err(|e| {
+        let engine = Arc::downgrade(&inner);
+        let tick = move || {
+            let Some(inner) = engine.upgrade() else {
+                return false;
+            };
+            inner.plain.engine.increment_epoch();
+            if let Some(Ok(f)) = inner.fueled.get() {
+                f.engine.increment_epoch();
+            }
+            true
+        };
+        inner.ticker.spawn(tick).map_err(|e| {
             crate::error::io("cannot start the epoch thread that enforces timeouts", e)
         })?;
         Ok(Engine { inner })
+    }
+
+    /// The epoch ticker that deadlines arm.
+    pub(crate) fn ticker(&self) -> &Arc<Ticker> {
+        &self.inner.ticker
     }
 
     /// Whether plugins get the kernel accessors inlined when they may.
@@ -454,23 +480,6 @@ fn fingerprint(engine: &wasmtime::Engine, config: &EngineConfig, fuel: bool) -> 
     )
         .hash(&mut h);
     format!("{:016x}", h.finish())
-}
-
-/// Advances the epoch of every wasmtime engine until the [`Engine`] is dropped.
-fn spawn_ticker(engine: Weak<EngineInner>) -> std::io::Result<()> {
-    std::thread::Builder::new()
-        .name("polyplug-epoch".into())
-        .spawn(move || loop {
-            std::thread::sleep(TICK);
-            let Some(inner) = engine.upgrade() else {
-                return;
-            };
-            inner.plain.engine.increment_epoch();
-            if let Some(Ok(f)) = inner.fueled.get() {
-                f.engine.increment_epoch();
-            }
-        })?;
-    Ok(())
 }
 
 /// The key of a module's compiled form: its sha256, or for the form with the

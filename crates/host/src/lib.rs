@@ -43,6 +43,7 @@ mod module_map;
 mod plugin;
 mod prepared;
 mod sanitizer;
+mod ticker;
 mod wasi;
 pub mod xtp;
 

@@ -91,7 +91,7 @@ pub(crate) fn ticks_until(deadline: Instant) -> u64 {
 
 /// Runs at each epoch deadline: stops the call once its real deadline is past.
 pub(crate) fn on_epoch(s: &mut CurrentPlugin) -> wasmtime::Result<UpdateDeadline> {
-    match s.deadline {
+    match s.deadline.as_ref().map(|d| d.at) {
         None => Ok(UpdateDeadline::Continue(FAR)),
         Some(d) if Instant::now() < d => Ok(UpdateDeadline::Continue(ticks_until(d))),
         Some(_) => {

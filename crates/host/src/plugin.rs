@@ -149,6 +149,7 @@ impl PluginBuilder {
             manifest: self.manifest,
             logger,
             user_data: self.user_data,
+            ticker: self.engine.ticker().clone(),
         };
         Ok(Plugin {
             init: initialiser(&module),
@@ -599,7 +600,7 @@ fn begin(
     fuel: Option<u64>,
 ) -> Result<(), Error> {
     let s = store.data_mut();
-    s.deadline = deadline;
+    s.deadline = deadline.map(|at| s.shared.ticker.arm(at));
     s.pending = None;
     s.kernel.reset();
     s.http_status = 0;

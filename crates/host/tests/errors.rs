@@ -55,6 +55,35 @@ fn endless_loop_times_out_and_the_next_call_runs() {
     assert_eq!(p.call("ok", b"after").unwrap(), b"after");
 }
 
+/// The epoch thread rests while no call has a deadline (ticker.rs); the first
+/// timed call after a rest still ends at its timeout.
+#[test]
+fn a_timeout_after_a_quiet_second_still_ends_the_call() {
+    let engine = engine();
+    let mut untimed = builder(&engine, LIMITS, |m| m).build().unwrap();
+    assert_eq!(untimed.call("ok", b"x").unwrap(), b"x");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let p = builder(&engine, LIMITS, |m| m.with_timeout_ms(50))
+        .build()
+        .unwrap();
+    // On a thread, so a ticker that never wakes fails the test instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut p = p;
+        for _ in 0..2 {
+            let _ = tx.send(p.call("spin", b"").map(drop));
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+        }
+    });
+    for round in 0..2 {
+        let ended = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("call {round}: a 50 ms timeout did not end it in 10 s"));
+        let e = ended.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    }
+}
+
 #[test]
 fn fuel_runs_out() {
     let engine = engine();
