@@ -146,11 +146,12 @@ fn apt_install(packages: &[&str], updated: &Cell<bool>) -> Result<()> {
     let sh = xshell::Shell::new()?;
     let _frontend = sh.push_env("DEBIAN_FRONTEND", "noninteractive");
     if !updated.replace(true) {
-        xshell::cmd!(sh, "apt-get update")
+        xshell::cmd!(sh, "apt-get -q update")
             .run()
             .map_err(|e| anyhow::anyhow!("`apt-get update` failed: {e}"))?;
     }
-    xshell::cmd!(sh, "apt-get install -y {packages...}")
+    // -q and no dpkg pty: a line per step, not a progress meter redrawn into a log.
+    xshell::cmd!(sh, "apt-get install -y -q -o Dpkg::Use-Pty=0 {packages...}")
         .run()
         .map_err(|e| {
             anyhow::anyhow!(
