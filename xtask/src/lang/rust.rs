@@ -420,8 +420,8 @@ fn build_target(
     // crate's module the same in every project: the build and taking its
     // modules happen under one lock, so another project's build of a crate of
     // the same name cannot replace a module between the two.
-    let own_dir = ctx.project.wasm_output_dir(Rust.name());
-    let shared = target_dir != own_dir;
+    let shared = target_dir != ctx.project.wasm_output_dir(Rust.name());
+    let own_dir = ctx.project.wasm_output_dir(Rust.name()).join(target);
     let _lock = match shared.then(|| lock_dir(&target_dir)).transpose() {
         Ok(lock) => lock,
         Err(e) => return fail_all(e),
