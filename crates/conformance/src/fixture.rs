@@ -120,6 +120,9 @@ pub struct Divergence {
     pub observed: Vec<String>,
     /// Only these languages diverge (all when empty).
     pub langs: Vec<String>,
+    /// A shorter `timeout_ms` on this host: one that never ends the case before
+    /// its timeout (it never overflows, say) shows that as well in less time.
+    pub timeout_ms: Option<u64>,
 }
 
 impl Divergence {
@@ -146,6 +149,23 @@ impl Case {
             (Some(wait), timeout) => wait.max(timeout.unwrap_or(0)),
             (None, Some(timeout)) => timeout,
             (None, None) => DEFAULT_WAIT_MS,
+        }
+    }
+
+    /// The manifest timeout and the runner's wait for one language on one
+    /// host: the case's own, unless a divergence there declares a shorter one.
+    pub fn limits_on(&self, host: &str, lang: &str) -> (Option<u64>, u64) {
+        let shorter = self
+            .diverges
+            .get(host)
+            .filter(|d| d.applies_to(lang))
+            .and_then(|d| d.timeout_ms);
+        match shorter {
+            Some(timeout) => (
+                Some(timeout),
+                self.wait_ms.map_or(timeout, |w| w.max(timeout)),
+            ),
+            None => (self.timeout_ms, self.wait_ms()),
         }
     }
 

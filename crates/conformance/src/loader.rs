@@ -102,6 +102,7 @@ struct DivergesToml {
     observed: OneOrMany,
     #[serde(default)]
     langs: Vec<String>,
+    timeout_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -419,12 +420,28 @@ fn validate_case(
             languages,
         )
         .map_err(|m| format!("diverges.{host}.langs: {m}"))?;
+        if let Some(shorter) = d.timeout_ms {
+            match c.timeout_ms {
+                Some(timeout) if (1..timeout).contains(&shorter) => {}
+                Some(timeout) => {
+                    return Err(format!(
+                        "diverges.{host}.timeout_ms = {shorter}: give one between 1 and the case's timeout_ms ({timeout}), or leave it out"
+                    ))
+                }
+                None => {
+                    return Err(format!(
+                        "diverges.{host}.timeout_ms shortens the case's timeout_ms, which the case does not set: set timeout_ms, or leave this out"
+                    ))
+                }
+            }
+        }
         diverges.insert(
             host,
             crate::fixture::Divergence {
                 reason: d.reason,
                 observed,
                 langs: d.langs,
+                timeout_ms: d.timeout_ms,
             },
         );
     }
@@ -717,6 +734,47 @@ mod tests {
         assert_eq!(cases[3].wait_ms(), 100);
         let (_, errors) = parse("[[case]]\nname = \"a\"\nexport = \"e\"\nwait_ms = 0\n");
         assert!(errors[0].message.contains("wait_ms"), "{errors:?}");
+    }
+
+    #[test]
+    fn a_divergence_may_shorten_the_timeout_on_its_host_only() {
+        let case = |timeout: &str, shorter: &str| {
+            format!(
+                "[[case]]\nname = \"c\"\nexport = \"e\"\n{timeout}\nexpect = {{ error = \"timeout\" }}\n\
+                 diverges.extism-go = {{ reason = \"r\", observed = \"error: timeout\", langs = [\"lang-a\"], {shorter} }}\n"
+            )
+        };
+        let (spec, errors) = parse(&case("timeout_ms = 10000", "timeout_ms = 2000"));
+        assert!(errors.is_empty(), "{errors:?}");
+        let c = &spec.unwrap().cases[0];
+        assert_eq!(c.limits_on("extism-go", "lang-a"), (Some(2_000), 2_000));
+        assert_eq!(c.limits_on("extism-go", "lang-b"), (Some(10_000), 10_000));
+        assert_eq!(c.limits_on("polyplug", "lang-a"), (Some(10_000), 10_000));
+        // An explicit wait stays, never shorter than the shorter timeout.
+        let (spec, _) = parse(&case(
+            "timeout_ms = 10000\nwait_ms = 20000",
+            "timeout_ms = 2000",
+        ));
+        assert_eq!(
+            spec.unwrap().cases[0].limits_on("extism-go", "lang-a"),
+            (Some(2_000), 20_000)
+        );
+
+        for (timeout, shorter, says) in [
+            (
+                "timeout_ms = 1000",
+                "timeout_ms = 1000",
+                "between 1 and the case's timeout_ms (1000)",
+            ),
+            ("timeout_ms = 1000", "timeout_ms = 0", "between 1 and"),
+            ("", "timeout_ms = 100", "which the case does not set"),
+        ] {
+            let (_, errors) = parse(&case(timeout, shorter));
+            assert!(
+                errors.iter().any(|e| e.message.contains(says)),
+                "{timeout} {shorter}: {errors:?}"
+            );
+        }
     }
 
     #[test]

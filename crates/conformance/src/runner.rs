@@ -129,6 +129,7 @@ impl Runner {
         };
         let masker = Masker::new(&self.services.http, data_dir.as_ref().map(|d| d.path()));
         let kv = case.kv.as_ref().map(KvStore::seeded);
+        let (timeout_ms, wait_ms) = case.limits_on(host.name(), lang);
         let plan = CasePlan {
             wasm: path.clone(),
             // Go's reactors import WASI whatever they do; the manifest says who does.
@@ -143,8 +144,8 @@ impl Runner {
                 .as_ref()
                 .zip(case.allowed_path.as_ref())
                 .map(|(d, g)| (d.path().to_path_buf(), g.clone())),
-            timeout_ms: case.timeout_ms,
-            wait_ms: case.wait_ms(),
+            timeout_ms,
+            wait_ms,
             max_pages: case.max_pages,
             log_level: case.log_level.clone(),
             kv: kv.clone(),
