@@ -741,22 +741,22 @@ mod tests {
         let case = |timeout: &str, shorter: &str| {
             format!(
                 "[[case]]\nname = \"c\"\nexport = \"e\"\n{timeout}\nexpect = {{ error = \"timeout\" }}\n\
-                 diverges.extism-go = {{ reason = \"r\", observed = \"error: timeout\", langs = [\"lang-a\"], {shorter} }}\n"
+                 diverges.host-a = {{ reason = \"r\", observed = \"error: timeout\", langs = [\"lang-a\"], {shorter} }}\n"
             )
         };
         let (spec, errors) = parse(&case("timeout_ms = 10000", "timeout_ms = 2000"));
         assert!(errors.is_empty(), "{errors:?}");
         let c = &spec.unwrap().cases[0];
-        assert_eq!(c.limits_on("extism-go", "lang-a"), (Some(2_000), 2_000));
-        assert_eq!(c.limits_on("extism-go", "lang-b"), (Some(10_000), 10_000));
-        assert_eq!(c.limits_on("polyplug", "lang-a"), (Some(10_000), 10_000));
+        assert_eq!(c.limits_on("host-a", "lang-a"), (Some(2_000), 2_000));
+        assert_eq!(c.limits_on("host-a", "lang-b"), (Some(10_000), 10_000));
+        assert_eq!(c.limits_on("host-b", "lang-a"), (Some(10_000), 10_000));
         // An explicit wait stays, never shorter than the shorter timeout.
         let (spec, _) = parse(&case(
             "timeout_ms = 10000\nwait_ms = 20000",
             "timeout_ms = 2000",
         ));
         assert_eq!(
-            spec.unwrap().cases[0].limits_on("extism-go", "lang-a"),
+            spec.unwrap().cases[0].limits_on("host-a", "lang-a"),
             (Some(2_000), 20_000)
         );
 
