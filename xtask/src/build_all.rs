@@ -344,24 +344,12 @@ fn lock(out: &std::path::Path) -> Result<std::fs::File> {
             out.display()
         )
     })?;
-    let path = out.join(".build-all.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open the lock {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => return Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => eprintln!(
+    crate::dir_lock::hold(
+        out,
+        ".build-all.lock",
+        &format!(
             "build-all: another build-all is writing {}: waiting for it to finish",
             out.display()
         ),
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(e).with_context(|| format!("cannot lock {}", path.display()))
-        }
-    }
-    file.lock()
-        .with_context(|| format!("cannot lock {}", path.display()))?;
-    Ok(file)
+    )
 }

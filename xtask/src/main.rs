@@ -9,6 +9,7 @@ mod build_all;
 mod cache;
 mod ci_matrix;
 mod conformance;
+mod dir_lock;
 mod doctor;
 mod flags;
 mod fuzz;

@@ -420,11 +420,12 @@ fn build_target(
     // crate's module the same in every project: the build and taking its
     // modules happen under one lock, so another project's build of a crate of
     // the same name cannot replace a module between the two.
-    let shared = target_dir != ctx.project.wasm_output_dir(Rust.name());
-    let own_dir = ctx.project.wasm_output_dir(Rust.name()).join(target);
-    let _lock = match shared.then(|| lock_dir(&target_dir)).transpose() {
+    let own_dir = ctx.project.wasm_output_dir(Rust.name());
+    let shared = target_dir != own_dir;
+    let own_dir = own_dir.join(target);
+    let _lock = match shared.then(|| lock_shared(&target_dir)).transpose() {
         Ok(lock) => lock,
-        Err(e) => return fail_all(e),
+        Err(e) => return fail_all(format!("{e:#}")),
     };
     let out = match cmd.output() {
         Ok(out) => out,
@@ -493,15 +494,17 @@ fn build_target(
         .collect()
 }
 
-/// An exclusive lock on a shared target dir, held until dropped.
-fn lock_dir(dir: &Path) -> Result<std::fs::File, String> {
-    let path = dir.join(".polyplug-build.lock");
-    let file = std::fs::create_dir_all(dir)
-        .and_then(|()| std::fs::File::create(&path))
-        .map_err(|e| format!("cannot create the lock {}: {e}", path.display()))?;
-    file.lock()
-        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
-    Ok(file)
+/// The shared target dir, held until dropped.
+fn lock_shared(dir: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    crate::dir_lock::hold(
+        dir,
+        ".polyplug-build.lock",
+        &format!(
+            "rust: another project is building in the shared {}: waiting for it",
+            dir.display()
+        ),
+    )
 }
 
 /// Copies a module cargo wrote in a shared target dir into this project's own
